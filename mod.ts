@@ -1,0 +1,56 @@
+/**
+ * rom-websocket: an RFC 6455 WebSocket client that behaves the same on Deno, Bun and Node.js,
+ * plus `RomWebSocket`, the event contract of the 1C:Enterprise component ROM-WebSocket.
+ *
+ * @example Deno, Bun and Node.js alike
+ * ```ts
+ * import { connect } from "@rom/websocket";
+ *
+ * const ws = await connect("ws://127.0.0.1:8088/ari/events?app=demo", {
+ *   headers: { Authorization: "Basic " + btoa("user:secret") },
+ * });
+ * for await (const message of ws) console.log(message);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type ClientOptions,
+  type CloseEvent,
+  connect,
+  type ErrorEvent,
+  type ListenerOptions,
+  type MessageEvent,
+  type MessageOptions,
+  type OpenEvent,
+  type PingEvent,
+  type SendData,
+  WebSocketClient,
+  type WebSocketClientEventMap,
+} from "./src/client.ts";
+export { CloseCode, isValidCloseCode } from "./src/core/constants.ts";
+export {
+  AbortError,
+  ArgumentError,
+  type ArgumentErrorCode,
+  type CloseFrame,
+  type CloseInfo,
+  ConnectionClosedError,
+  HandshakeError,
+  type HandshakeErrorCode,
+  InvalidStateError,
+  type InvalidStateErrorCode,
+  NetworkError,
+  type NetworkErrorCode,
+  ProtocolError,
+  type ProtocolErrorCode,
+  type ResponseHeaders,
+  TimeoutError,
+  type TimeoutErrorCode,
+  WebSocketError,
+} from "./src/core/errors.ts";
+export type { HttpResponse } from "./src/core/http11.ts";
+export { ReadyState } from "./src/core/protocol.ts";
+export type { ConnectOptions, Connector, Socket, TlsOptions } from "./src/adapters/socket.ts";
+export { VERSION } from "./src/version.ts";

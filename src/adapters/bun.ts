@@ -1,0 +1,242 @@
+/**
+ * Socket adapter over `Bun.connect` (TCP and TLS).
+ *
+ * The Bun types are declared locally (only what is used), so this file type-checks with `tsc`
+ * and `deno check` without `bun-types`.
+ *
+ * @module
+ */
+
+import { NetworkError } from "../core/errors.ts";
+import {
+  type ConnectOptions,
+  type Connector,
+  ReadQueue,
+  RESOLVED,
+  type Socket,
+  throwIfAborted,
+  toNetworkError,
+  WRITE_HIGH_WATER_MARK,
+} from "./socket.ts";
+
+interface BunSocket {
+  write(data: Uint8Array): number;
+  end(): void;
+  terminate(): void;
+  shutdown?(halfClose?: boolean): void;
+  pause?(): void;
+  resume?(): void;
+  setNoDelay?(noDelay?: boolean): boolean;
+  data: BunAdapterSocket | undefined;
+}
+
+interface BunSocketHandler {
+  open(socket: BunSocket): void;
+  data(socket: BunSocket, data: Uint8Array): void;
+  drain(socket: BunSocket): void;
+  close(socket: BunSocket, error?: Error): void;
+  end(socket: BunSocket): void;
+  error(socket: BunSocket, error: Error): void;
+  connectError?(socket: BunSocket, error: Error): void;
+}
+
+interface BunApi {
+  connect(options: {
+    hostname: string;
+    port: number;
+    tls?: boolean | {
+      ca?: string | string[];
+      cert?: string;
+      key?: string;
+      rejectUnauthorized?: boolean;
+      serverName?: string;
+    };
+    socket: BunSocketHandler;
+  }): Promise<BunSocket>;
+}
+
+function bun(): BunApi {
+  return (globalThis as unknown as { Bun: BunApi }).Bun;
+}
+
+// One handler object for every socket: Bun calls it with the socket, whose `data` field points to
+// our adapter.
+const handler: BunSocketHandler = {
+  open() {},
+  data(socket, data) {
+    socket.data?.onData(data);
+  },
+  drain(socket) {
+    socket.data?.onDrain();
+  },
+  end(socket) {
+    socket.data?.onEnd();
+  },
+  close(socket, error) {
+    socket.data?.onClose(error);
+  },
+  error(socket, error) {
+    socket.data?.onError(error);
+  },
+};
+
+/** Opens a TCP or TLS connection with `Bun.connect`. */
+export const connectBun: Connector = async (options: ConnectOptions): Promise<Socket> => {
+  const context = `connect to ${options.hostname}:${options.port}`;
+  throwIfAborted(options.signal, context);
+  const t = options.tls;
+  let raw: BunSocket;
+  const attempt = bun().connect({
+    hostname: options.hostname,
+    port: options.port,
+    tls: t
+      ? {
+        ca: t.ca,
+        cert: t.cert,
+        key: t.key,
+        rejectUnauthorized: t.rejectUnauthorized ?? true,
+        serverName: t.serverName ?? options.hostname,
+      }
+      : undefined,
+    socket: handler,
+  });
+  const signal = options.signal;
+  let onAbort: (() => void) | undefined;
+  try {
+    raw = signal
+      ? await Promise.race([
+        attempt,
+        new Promise<never>((_, reject) => {
+          onAbort = () => reject(signal.reason);
+          signal.addEventListener("abort", onAbort, { once: true });
+        }),
+      ])
+      : await attempt;
+  } catch (error) {
+    attempt.then((s) => s.terminate(), () => {});
+    if (signal?.aborted) throwIfAborted(signal, context);
+    throw toNetworkError(error, context);
+  } finally {
+    if (onAbort) signal!.removeEventListener("abort", onAbort);
+  }
+  raw.setNoDelay?.(true);
+  const socket = new BunAdapterSocket(raw);
+  raw.data = socket;
+  return socket;
+};
+
+/** Wraps a connected Bun socket as a {@linkcode Socket}. */
+export class BunAdapterSocket implements Socket {
+  readonly #socket: BunSocket;
+  readonly #reads: ReadQueue;
+  readonly closed: Promise<void>;
+  #resolveClosed!: () => void;
+  #closed = false;
+  #error: NetworkError | undefined;
+  // Bun's write() may accept only part of the data: the rest waits here for `drain`.
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  #endAfterFlush = false;
+
+  constructor(socket: BunSocket) {
+    this.#socket = socket;
+    this.#reads = new ReadQueue(() => socket.pause?.(), () => socket.resume?.());
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+  }
+
+  onData(data: Uint8Array): void {
+    // Bun reuses nothing it hands out, but gives Buffers: expose plain Uint8Array views.
+    this.#reads.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  onDrain(): void {
+    this.#flush();
+  }
+
+  onEnd(): void {
+    this.#reads.end();
+  }
+
+  onError(error: Error): void {
+    this.#error ??= toNetworkError(error, "socket error") as NetworkError;
+    this.#reads.fail(this.#error);
+  }
+
+  onClose(error?: Error): void {
+    if (error) this.onError(error);
+    this.#closed = true;
+    const reason = this.#error ?? new NetworkError("CONNECTION_RESET", "socket closed");
+    this.#reads.fail(reason);
+    this.#queue = [];
+    this.#queued = 0;
+    this.#settleDrain(reason);
+    this.#resolveClosed();
+  }
+
+  read(): Promise<Uint8Array | null> {
+    return this.#reads.read();
+  }
+
+  get bufferedAmount(): number {
+    return this.#queued;
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    if (this.#closed || this.#endAfterFlush) {
+      return Promise.reject(
+        this.#error ?? new NetworkError("CONNECTION_RESET", "socket is closed"),
+      );
+    }
+    if (data.length === 0) return RESOLVED;
+    if (this.#queue.length === 0) {
+      const n = this.#socket.write(data);
+      if (n === data.length) return RESOLVED;
+      data = data.subarray(Math.max(0, n));
+    }
+    this.#queue.push(data);
+    this.#queued += data.length;
+    if (this.#queued <= WRITE_HIGH_WATER_MARK) return RESOLVED;
+    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+  }
+
+  #flush(): void {
+    while (this.#queue.length > 0 && !this.#closed) {
+      const chunk = this.#queue[0];
+      const n = this.#socket.write(chunk);
+      if (n <= 0) break;
+      this.#queued -= n;
+      if (n < chunk.length) {
+        this.#queue[0] = chunk.subarray(n);
+        break;
+      }
+      this.#queue.shift();
+    }
+    if (this.#queued <= WRITE_HIGH_WATER_MARK) this.#settleDrain();
+    if (this.#queue.length === 0 && this.#endAfterFlush) this.#shutdown();
+  }
+
+  #settleDrain(error?: Error): void {
+    const waiters = this.#drainWaiters;
+    if (waiters.length === 0) return;
+    this.#drainWaiters = [];
+    for (const w of waiters) error ? w.reject(error) : w.resolve();
+  }
+
+  #shutdown(): void {
+    if (this.#socket.shutdown) this.#socket.shutdown(true);
+    else this.#socket.end();
+  }
+
+  closeWrite(): Promise<void> {
+    if (this.#closed || this.#endAfterFlush) return RESOLVED;
+    this.#endAfterFlush = true;
+    if (this.#queue.length === 0) this.#shutdown();
+    return RESOLVED;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#socket.terminate();
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * Socket adapter over `Deno.connect` and `Deno.connectTls`.
+ *
+ * The Deno types are declared locally (only what is used), so this file type-checks with `tsc`
+ * as well as with `deno check`.
+ *
+ * @module
+ */
+
+import { ArgumentError, NetworkError } from "../core/errors.ts";
+import {
+  type ConnectOptions,
+  type Connector,
+  RESOLVED,
+  type Socket,
+  throwIfAborted,
+  toNetworkError,
+  WRITE_HIGH_WATER_MARK,
+} from "./socket.ts";
+
+interface DenoConn {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  closeWrite(): Promise<void>;
+  close(): void;
+  setNoDelay?(noDelay?: boolean): void;
+}
+
+interface DenoApi {
+  connect(
+    options: { hostname: string; port: number; transport: "tcp"; signal?: AbortSignal },
+  ): Promise<DenoConn>;
+  connectTls(options: {
+    hostname: string;
+    port: number;
+    caCerts?: string[];
+    cert?: string;
+    key?: string;
+    alpnProtocols?: string[];
+  }): Promise<DenoConn>;
+}
+
+function deno(): DenoApi {
+  return (globalThis as unknown as { Deno: DenoApi }).Deno;
+}
+
+/**
+ * Opens a TCP or TLS connection with Deno's native API.
+ *
+ * Deno's `connectTls` always verifies the server certificate and uses the URL's host name for
+ * SNI; `tls.rejectUnauthorized: false` and `tls.serverName` are therefore refused here with an
+ * `ArgumentError` (the `node:tls` adapter, `connectNode`, supports them on Deno).
+ */
+export const connectDeno: Connector = async (options: ConnectOptions): Promise<Socket> => {
+  const context = `connect to ${options.hostname}:${options.port}`;
+  throwIfAborted(options.signal, context);
+  const t = options.tls;
+  if (
+    t && (t.rejectUnauthorized === false || (t.serverName && t.serverName !== options.hostname))
+  ) {
+    throw new ArgumentError(
+      "INVALID_OPTION",
+      "tls.rejectUnauthorized=false and tls.serverName need the node:tls connector on Deno " +
+        "(pass `connector: connectNode`)",
+    );
+  }
+  let conn: DenoConn;
+  try {
+    conn = t
+      ? await deno().connectTls({
+        hostname: options.hostname,
+        port: options.port,
+        caCerts: t.ca === undefined ? undefined : Array.isArray(t.ca) ? t.ca : [t.ca],
+        ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}),
+        alpnProtocols: ["http/1.1"],
+      })
+      : await deno().connect({
+        hostname: options.hostname,
+        port: options.port,
+        transport: "tcp",
+        signal: options.signal,
+      });
+  } catch (error) {
+    throw toNetworkError(error, context);
+  }
+  if (options.signal?.aborted) {
+    conn.close();
+    throwIfAborted(options.signal, context);
+  }
+  conn.setNoDelay?.(true);
+  const socket = new DenoSocket(conn);
+  if (t) {
+    // Deno completes the TLS handshake lazily; surface certificate errors now, as a connect error.
+    try {
+      await (conn as unknown as { handshake?: () => Promise<unknown> }).handshake?.();
+    } catch (error) {
+      socket.close();
+      throw toNetworkError(error, context);
+    }
+  }
+  return socket;
+};
+
+const SLAB_SIZE = 256 * 1024;
+const MIN_READ = 16 * 1024;
+const MAX_READ = 64 * 1024;
+
+/** Wraps a `Deno.Conn` as a {@linkcode Socket}. */
+export class DenoSocket implements Socket {
+  readonly #conn: DenoConn;
+  readonly closed: Promise<void>;
+  #resolveClosed!: () => void;
+  #closed = false;
+  #error: NetworkError | undefined;
+  // Reads go into a slab that only moves forward, so chunks handed out are never overwritten.
+  #slab = new Uint8Array(SLAB_SIZE);
+  #slabOffset = 0;
+  // Writes are queued and flushed by one loop, in order, coalescing small chunks.
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #flushing = false;
+  #drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  #writeEnded = false;
+
+  constructor(conn: DenoConn) {
+    this.#conn = conn;
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#closed) throw this.#error ?? new NetworkError("CONNECTION_RESET", "socket is closed");
+    if (this.#slab.length - this.#slabOffset < MIN_READ) {
+      this.#slab = new Uint8Array(SLAB_SIZE);
+      this.#slabOffset = 0;
+    }
+    const start = this.#slabOffset;
+    const target = this.#slab.subarray(start, Math.min(this.#slab.length, start + MAX_READ));
+    let n: number | null;
+    try {
+      n = await this.#conn.read(target);
+    } catch (error) {
+      if (this.#closed) return null;
+      this.#error ??= toNetworkError(error, "socket error") as NetworkError;
+      throw this.#error;
+    }
+    if (n === null) return null;
+    this.#slabOffset = start + n;
+    return this.#slab.subarray(start, start + n);
+  }
+
+  get bufferedAmount(): number {
+    return this.#queued;
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    if (this.#closed || this.#writeEnded) {
+      return Promise.reject(
+        this.#error ?? new NetworkError("CONNECTION_RESET", "socket is closed"),
+      );
+    }
+    if (data.length === 0) return RESOLVED;
+    this.#queue.push(data);
+    this.#queued += data.length;
+    if (!this.#flushing) this.#flush();
+    if (this.#queued <= WRITE_HIGH_WATER_MARK) return RESOLVED;
+    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#queue.length > 0) {
+        let chunk: Uint8Array;
+        if (this.#queue.length > 1 && this.#queued <= MAX_READ) {
+          // Coalesce small queued frames into one write (one syscall).
+          chunk = new Uint8Array(this.#queued);
+          let at = 0;
+          for (const c of this.#queue) {
+            chunk.set(c, at);
+            at += c.length;
+          }
+          this.#queue = [chunk];
+        } else {
+          chunk = this.#queue[0];
+        }
+        const n = await this.#conn.write(chunk);
+        this.#queued -= n;
+        if (n < chunk.length) {
+          this.#queue[0] = chunk.subarray(n);
+        } else {
+          this.#queue.shift();
+        }
+        if (this.#queued <= WRITE_HIGH_WATER_MARK) this.#settleDrain();
+      }
+    } catch (error) {
+      this.#error ??= toNetworkError(error, "socket error") as NetworkError;
+      this.#queue = [];
+      this.#queued = 0;
+      this.#settleDrain(this.#error);
+      this.close();
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  #settleDrain(error?: Error): void {
+    const waiters = this.#drainWaiters;
+    if (waiters.length === 0) return;
+    this.#drainWaiters = [];
+    for (const w of waiters) error ? w.reject(error) : w.resolve();
+  }
+
+  async closeWrite(): Promise<void> {
+    if (this.#closed || this.#writeEnded) return;
+    while (this.#queue.length > 0 && !this.#closed) {
+      await new Promise<void>((resolve, reject) => this.#drainWaiters.push({ resolve, reject }))
+        .catch(() => {});
+      if (this.#queued > 0) await new Promise((r) => setTimeout(r, 0));
+    }
+    this.#writeEnded = true;
+    try {
+      await this.#conn.closeWrite();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#settleDrain(this.#error ?? new NetworkError("CONNECTION_RESET", "socket closed"));
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+    this.#resolveClosed();
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * Socket adapters: the contract, one implementation per runtime, and runtime detection.
+ *
+ * @module
+ */
+
+export * from "./socket.ts";
+export { defaultConnector, detectRuntime, type Runtime } from "./detect.ts";

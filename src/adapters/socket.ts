@@ -1,0 +1,196 @@
+/**
+ * The socket adapter contract: the only thing the client needs from a runtime. One adapter per
+ * runtime implements it (`deno.ts`, `bun.ts`, `node.ts`); users may pass their own `Connector`.
+ *
+ * @module
+ */
+
+import { AbortError, NetworkError, type NetworkErrorCode } from "../core/errors.ts";
+
+/** TLS settings for `wss://`. */
+export interface TlsOptions {
+  /**
+   * Trusted CA certificates (PEM). Node and Bun trust only these when given; Deno adds them to its
+   * default roots.
+   */
+  ca?: string | string[];
+  /** Client certificate chain (PEM), for mutual TLS. */
+  cert?: string;
+  /** Client private key (PEM), for mutual TLS. */
+  key?: string;
+  /** Verify the server certificate and host name. Default true; false is unsafe. */
+  rejectUnauthorized?: boolean;
+  /** Name for SNI and certificate checks. Default: the URL's host name. */
+  serverName?: string;
+}
+
+/** What a {@linkcode Connector} is asked to open. */
+export interface ConnectOptions {
+  /** Host name or IP address (IPv6 without brackets). */
+  hostname: string;
+  /** TCP port. */
+  port: number;
+  /** Present for TLS connections. */
+  tls?: TlsOptions;
+  /** Aborts the attempt. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A connected byte stream.
+ *
+ * `read` pulls one chunk at a time; a chunk handed out is never modified by the adapter again.
+ * `write` queues bytes in call order and returns a promise that settles once the adapter's queue
+ * is back under its high-water mark (that is the backpressure point); it rejects if the socket is
+ * closed. `closed` never rejects.
+ */
+export interface Socket {
+  /** The next chunk, or `null` at the end of the stream. Rejects with a `NetworkError`. */
+  read(): Promise<Uint8Array | null>;
+  /** Queues bytes for writing. */
+  write(data: Uint8Array): Promise<void>;
+  /** Bytes queued by `write` and not yet handed to the operating system. */
+  readonly bufferedAmount: number;
+  /** Ends the writing side after queued bytes (TCP half-close). */
+  closeWrite(): Promise<void>;
+  /** Closes both directions at once, dropping queued bytes. Idempotent. */
+  close(): void;
+  /** Settles once the socket is closed. */
+  readonly closed: Promise<void>;
+}
+
+/** Opens a {@linkcode Socket}. Rejects with `NetworkError` or `AbortError`. */
+export type Connector = (options: ConnectOptions) => Promise<Socket>;
+
+/** Default high-water mark of adapters' write queues: above it `write` waits for a drain. */
+export const WRITE_HIGH_WATER_MARK = 64 * 1024;
+
+/** Default amount of unread data an adapter buffers before it stops reading from the network. */
+export const READ_HIGH_WATER_MARK = 1024 * 1024;
+
+/** A settled promise shared by every write that needs no waiting (no allocation per write). */
+export const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Turns a runtime's connection error into a {@linkcode NetworkError} with a stable code. */
+export function toNetworkError(error: unknown, context: string): NetworkError | AbortError {
+  if (error instanceof NetworkError || error instanceof AbortError) return error;
+  const e = error as { code?: unknown; name?: unknown; message?: unknown } | undefined;
+  const code = typeof e?.code === "string" ? e.code : "";
+  const name = typeof e?.name === "string" ? e.name : "";
+  const message = typeof e?.message === "string" ? e.message : String(error);
+  let kind: NetworkErrorCode = "NETWORK_ERROR";
+  if (name === "AbortError") return new AbortError(`${context}: aborted`, { cause: error });
+  if (
+    code === "ECONNREFUSED" || name === "ConnectionRefused" || /connection refused/i.test(message)
+  ) {
+    kind = "CONNECTION_REFUSED";
+  } else if (
+    code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME" ||
+    code === "EAI_NODATA" ||
+    /failed to lookup address|getaddrinfo|name or service not known|dns/i.test(message)
+  ) {
+    kind = "HOST_NOT_FOUND";
+  } else if (
+    code === "ECONNRESET" || code === "EPIPE" || name === "ConnectionReset" ||
+    name === "BrokenPipe" || /connection reset|broken pipe/i.test(message)
+  ) {
+    kind = "CONNECTION_RESET";
+  } else if (
+    /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/.test(
+      code,
+    ) ||
+    name === "InvalidData" || /certificate|tls|ssl|handshake failure/i.test(message)
+  ) {
+    kind = "TLS_ERROR";
+  }
+  return new NetworkError(kind, `${context}: ${message}`, { cause: error });
+}
+
+/**
+ * Bridges a push-style socket (events or callbacks) to the pull-style `read()`: chunks wait in a
+ * queue; the adapter is told to pause the source above `READ_HIGH_WATER_MARK` queued bytes and to
+ * resume once the queue is drained.
+ */
+export class ReadQueue {
+  #chunks: Uint8Array[] = [];
+  #head = 0;
+  #bytes = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #waiter:
+    | { resolve: (chunk: Uint8Array | null) => void; reject: (error: Error) => void }
+    | undefined;
+  #paused = false;
+  readonly #pause: () => void;
+  readonly #resume: () => void;
+
+  constructor(pause: () => void, resume: () => void) {
+    this.#pause = pause;
+    this.#resume = resume;
+  }
+
+  /** A chunk arrived from the network. */
+  push(chunk: Uint8Array): void {
+    const waiter = this.#waiter;
+    if (waiter) {
+      this.#waiter = undefined;
+      waiter.resolve(chunk);
+      return;
+    }
+    this.#chunks.push(chunk);
+    this.#bytes += chunk.length;
+    if (!this.#paused && this.#bytes > READ_HIGH_WATER_MARK) {
+      this.#paused = true;
+      this.#pause();
+    }
+  }
+
+  /** The stream ended (EOF). */
+  end(): void {
+    this.#ended = true;
+    const waiter = this.#waiter;
+    if (waiter && this.#head === this.#chunks.length) {
+      this.#waiter = undefined;
+      waiter.resolve(null);
+    }
+  }
+
+  /** The stream failed; queued chunks are still delivered first. */
+  fail(error: Error): void {
+    if (this.#ended || this.#error) return;
+    this.#error = error;
+    const waiter = this.#waiter;
+    if (waiter && this.#head === this.#chunks.length) {
+      this.#waiter = undefined;
+      waiter.reject(error);
+    }
+  }
+
+  /** The next chunk; see `Socket.read`. */
+  read(): Promise<Uint8Array | null> {
+    if (this.#head < this.#chunks.length) {
+      const chunk = this.#chunks[this.#head++];
+      this.#bytes -= chunk.length;
+      if (this.#head === this.#chunks.length) {
+        this.#chunks = [];
+        this.#head = 0;
+        if (this.#paused) {
+          this.#paused = false;
+          this.#resume();
+        }
+      }
+      return Promise.resolve(chunk);
+    }
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve(null);
+    if (this.#waiter) throw new Error("Socket.read() called while a read is pending");
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+}
+
+/** Throws an `AbortError` if `signal` has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined, context: string): void {
+  if (signal?.aborted) throw new AbortError(`${context}: aborted`, { cause: signal.reason });
+}

@@ -1,0 +1,939 @@
+/**
+ * `connect()` and `WebSocketClient`: the asynchronous driver around the sans-I/O
+ * {@linkcode ClientProtocol}. It owns the socket, the timers (open, close, keepalive),
+ * backpressure, events and async iteration.
+ *
+ * @module
+ */
+
+import { defaultConnector } from "./adapters/detect.ts";
+import { type Connector, RESOLVED, type Socket, type TlsOptions } from "./adapters/socket.ts";
+import { CloseCode, DEFAULTS } from "./core/constants.ts";
+import {
+  AbortError,
+  ArgumentError,
+  type CloseFrame,
+  type CloseInfo,
+  ConnectionClosedError,
+  HandshakeError,
+  InvalidStateError,
+  NetworkError,
+  TimeoutError,
+  WebSocketError,
+} from "./core/errors.ts";
+import type { ClientExtensionFactory } from "./core/extensions.ts";
+import type { HttpResponse } from "./core/http11.ts";
+import type { RandomSource } from "./core/mask.ts";
+import {
+  ClientProtocol,
+  type ProtocolEvent,
+  ReadyState,
+  validateCloseArguments,
+} from "./core/protocol.ts";
+import { parseWebSocketUrl, type WebSocketUrl } from "./url.ts";
+
+/** Options of {@linkcode connect}. Every default is listed in the README. */
+export interface ClientOptions {
+  /** Extra request headers (e.g. `Authorization`). */
+  headers?: Record<string, string> | Iterable<readonly [string, string]>;
+  /** Subprotocols to offer, in order of preference. */
+  protocols?: string | readonly string[];
+  /** Milliseconds for TCP, TLS and the handshake together; 0 waits forever. Default 10,000. */
+  openTimeout?: number;
+  /** Milliseconds to wait for the closing handshake and the server's TCP close. Default 10,000. */
+  closeTimeout?: number;
+  /** Largest message accepted, in bytes, after decompression. Default 64 MiB. */
+  maxMessageSize?: number;
+  /** Most frames one incoming message may have. Default 131,072. */
+  maxFragments?: number;
+  /** Split outgoing messages into frames of at most this many bytes; 0: never. Default 0. */
+  fragmentSize?: number;
+  /** Milliseconds between keepalive pings; 0 turns keepalive off. Default 20,000. */
+  pingInterval?: number;
+  /** Milliseconds to wait for a keepalive pong before failing with 1011. Default 20,000. */
+  pingTimeout?: number;
+  /**
+   * Incoming messages queued for async iteration before the client stops reading from the
+   * network (receive backpressure). Default 1,024.
+   */
+  maxQueue?: number;
+  /** Aborts the attempt to connect; once open, closes the connection with 1001. */
+  signal?: AbortSignal;
+  /** TLS settings for `wss://` (CA, client certificate, `rejectUnauthorized`). */
+  tls?: TlsOptions;
+  /** Opens the TCP/TLS connection. Default: the runtime's own adapter. */
+  connector?: Connector;
+  /** Extensions to offer (advanced; permessage-deflate is configured by `compression`). */
+  extensions?: readonly ClientExtensionFactory[];
+  /** Random source for handshake and mask keys (tests only). Default `crypto.getRandomValues`. */
+  random?: RandomSource;
+}
+
+/** Event passed to `open` listeners. */
+export interface OpenEvent {
+  readonly type: "open";
+  readonly target: WebSocketClient;
+}
+
+/** Event passed to `message` listeners: text as `string`, binary as `Uint8Array`. */
+export interface MessageEvent {
+  readonly type: "message";
+  readonly data: string | Uint8Array;
+  readonly target: WebSocketClient;
+}
+
+/** Event passed to `ping` and `pong` listeners. */
+export interface PingEvent {
+  readonly type: "ping" | "pong";
+  readonly data: Uint8Array;
+  readonly target: WebSocketClient;
+}
+
+/** Event passed to `close` listeners: how the connection ended. */
+export interface CloseEvent extends CloseInfo {
+  readonly type: "close";
+  readonly target: WebSocketClient;
+}
+
+/** Event passed to `error` listeners, before the `close` event. */
+export interface ErrorEvent {
+  readonly type: "error";
+  readonly error: WebSocketError;
+  readonly target: WebSocketClient;
+}
+
+/** Events of {@linkcode WebSocketClient} by type. */
+export interface WebSocketClientEventMap {
+  open: OpenEvent;
+  message: MessageEvent;
+  ping: PingEvent;
+  pong: PingEvent;
+  close: CloseEvent;
+  error: ErrorEvent;
+}
+
+/** Options of `addEventListener`. */
+export interface ListenerOptions {
+  /** Remove the listener after its first call. */
+  once?: boolean;
+  /** Remove the listener when this signal fires. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@linkcode WebSocketClient.send}. */
+export interface MessageOptions {
+  /** Send a string as a binary message (UTF-8) or bytes as a text message (must be UTF-8). */
+  binary?: boolean;
+}
+
+type Listener<E> = (event: E) => void;
+interface ListenerEntry {
+  fn: Listener<never>;
+  once: boolean;
+}
+
+/** Data accepted by {@linkcode WebSocketClient.send}. */
+export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
+
+/**
+ * Opens a WebSocket connection and resolves once it is open.
+ *
+ * @example
+ * ```ts
+ * import { connect } from "@rom/websocket";
+ * const ws = await connect("wss://echo.example/chat", { headers: { Authorization: "Bearer t" } });
+ * await ws.send("hello");
+ * for await (const message of ws) console.log(message);
+ * ```
+ *
+ * @throws {ArgumentError} bad URL or options (before any I/O).
+ * @throws {NetworkError} connection refused, DNS or TLS failure.
+ * @throws {HandshakeError} the server refused or answered wrongly (with status and headers).
+ * @throws {TimeoutError} `OPEN_TIMEOUT` when `openTimeout` passed.
+ * @throws {AbortError} when `signal` fired.
+ */
+export async function connect(
+  url: string | URL,
+  options: ClientOptions = {},
+): Promise<WebSocketClient> {
+  const client = new WebSocketClient(url, options);
+  await client.opened;
+  return client;
+}
+
+/** Resolved settings (options with defaults applied and checked). */
+interface Settings {
+  openTimeout: number;
+  closeTimeout: number;
+  pingInterval: number;
+  pingTimeout: number;
+  fragmentSize: number;
+  maxQueue: number;
+}
+
+function nonNegative(options: ClientOptions, name: keyof ClientOptions, fallback: number): number {
+  const value = options[name] ?? fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new ArgumentError(
+      "INVALID_OPTION",
+      `${name} must be a number >= 0, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function normalizeHeaders(
+  headers: ClientOptions["headers"],
+): Array<readonly [string, string]> {
+  if (headers === undefined) return [];
+  if (typeof headers !== "object" || headers === null) {
+    throw new ArgumentError("INVALID_OPTION", "headers must be an object or a list of pairs");
+  }
+  const list: Array<readonly [string, string]> = [];
+  const entries = Symbol.iterator in headers
+    ? headers as Iterable<readonly [string, string]>
+    : Object.entries(headers);
+  for (const entry of entries) {
+    if (!Array.isArray(entry) || entry.length !== 2) {
+      throw new ArgumentError("INVALID_HEADER", "each header must be a [name, value] pair");
+    }
+    const [name, value] = entry;
+    if (typeof name !== "string" || typeof value !== "string") {
+      throw new ArgumentError("INVALID_HEADER", `header ${String(name)} must have a string value`);
+    }
+    list.push([name, value]);
+  }
+  return list;
+}
+
+const KEEPALIVE_TAG = 0x6b; // 'k': first byte of keepalive ping payloads
+
+/**
+ * One WebSocket connection, made by {@linkcode connect}.
+ *
+ * Messages are read with `for await (const message of client)` or with `message` listeners.
+ * Until a `message` listener is added or an iteration starts, messages are queued (and reading
+ * pauses once `maxQueue` are waiting), so none is lost between `connect()` resolving and the
+ * first listener.
+ */
+export class WebSocketClient {
+  /** Readiness constant, as in the WHATWG API. */
+  static readonly CONNECTING = ReadyState.CONNECTING;
+  /** Readiness constant, as in the WHATWG API. */
+  static readonly OPEN = ReadyState.OPEN;
+  /** Readiness constant, as in the WHATWG API. */
+  static readonly CLOSING = ReadyState.CLOSING;
+  /** Readiness constant, as in the WHATWG API. */
+  static readonly CLOSED = ReadyState.CLOSED;
+
+  /** The URL connected to (without user and password). */
+  readonly url: string;
+  /** Resolves when the connection is open; rejects if it cannot be opened. */
+  readonly opened: Promise<void>;
+  /** Resolves with how the connection ended, once it has. Never rejects. */
+  readonly closed: Promise<CloseInfo>;
+
+  readonly #target: WebSocketUrl;
+  readonly #options: ClientOptions;
+  readonly #settings: Settings;
+  readonly #protocol: ClientProtocol;
+  #socket: Socket | undefined;
+  #state: ReadyState = ReadyState.CONNECTING;
+  #wasOpen = false;
+  #error: WebSocketError | undefined;
+  #closeInfo: CloseInfo | undefined;
+  #resolveOpened!: () => void;
+  #rejectOpened!: (error: Error) => void;
+  #resolveClosed!: (info: CloseInfo) => void;
+
+  #openTimer: ReturnType<typeof setTimeout> | undefined;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #pingTimer: ReturnType<typeof setTimeout> | undefined;
+  #abortConnect = new AbortController();
+  #onUserAbort: (() => void) | undefined;
+
+  readonly #listeners: { [K in keyof WebSocketClientEventMap]?: ListenerEntry[] } = {};
+  // Messages waiting for an iterator or a first listener.
+  #queue: Array<string | Uint8Array> = [];
+  #queueHead = 0;
+  #iterators = 0;
+  #takers: Array<{
+    resolve: (r: IteratorResult<string | Uint8Array>) => void;
+    reject: (e: Error) => void;
+  }> = [];
+  #readPaused: { promise: Promise<void>; resume: () => void } | undefined;
+
+  // Pings waiting for their pong, by payload (insertion order = send order).
+  #pings = new Map<
+    string,
+    { sentAt: number; resolve: (rtt: number) => void; reject: (e: Error) => void }
+  >();
+  #pingCounter = 0;
+  #latency: number | undefined;
+
+  /**
+   * Starts connecting at once; prefer {@linkcode connect}, which waits for `opened`.
+   *
+   * @throws {ArgumentError} bad URL or options.
+   */
+  constructor(url: string | URL, options: ClientOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new ArgumentError("INVALID_OPTION", "options must be an object");
+    }
+    this.#target = parseWebSocketUrl(url);
+    this.url = this.#target.href;
+    this.#options = options;
+    this.#settings = {
+      openTimeout: nonNegative(options, "openTimeout", 10_000),
+      closeTimeout: nonNegative(options, "closeTimeout", 10_000),
+      pingInterval: nonNegative(options, "pingInterval", 20_000),
+      pingTimeout: nonNegative(options, "pingTimeout", 20_000),
+      fragmentSize: nonNegative(options, "fragmentSize", 0),
+      maxQueue: Math.max(1, nonNegative(options, "maxQueue", 1024)),
+    };
+    const headers = normalizeHeaders(options.headers);
+    if (this.#target.authorization && !headers.some(([n]) => n.toLowerCase() === "authorization")) {
+      headers.push(["Authorization", this.#target.authorization]);
+    }
+    const protocols = options.protocols === undefined
+      ? []
+      : typeof options.protocols === "string"
+      ? [options.protocols]
+      : [...options.protocols];
+    if (options.connector !== undefined && typeof options.connector !== "function") {
+      throw new ArgumentError("INVALID_OPTION", "connector must be a function");
+    }
+    this.#protocol = new ClientProtocol({
+      host: this.#target.host,
+      path: this.#target.path,
+      headers,
+      protocols,
+      extensions: options.extensions,
+      maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
+      maxFragments: options.maxFragments ?? DEFAULTS.maxFragments,
+      random: options.random,
+    });
+    this.opened = new Promise((resolve, reject) => {
+      this.#resolveOpened = resolve;
+      this.#rejectOpened = reject;
+    });
+    this.opened.catch(() => {}); // observed through connect() or the close event
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.#start();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Public state.
+
+  /** `CONNECTING` (0), `OPEN` (1), `CLOSING` (2) or `CLOSED` (3). */
+  get readyState(): ReadyState {
+    return this.#state;
+  }
+
+  /** The subprotocol the server chose, or "". */
+  get protocol(): string {
+    return this.#protocol.protocol;
+  }
+
+  /** The extensions in effect, as the server's `Sec-WebSocket-Extensions` listed them. */
+  get extensions(): string {
+    return this.#protocol.extensions.map((e) => e.header).join(", ");
+  }
+
+  /** The server's handshake response (status and headers), once received. */
+  get response(): HttpResponse | undefined {
+    return this.#protocol.response;
+  }
+
+  /** Bytes given to `send` and not yet handed to the operating system. */
+  get bufferedAmount(): number {
+    return this.#socket?.bufferedAmount ?? 0;
+  }
+
+  /** Round-trip time of the last answered ping, in milliseconds. */
+  get latency(): number | undefined {
+    return this.#latency;
+  }
+
+  /** How the connection ended, once it is `CLOSED`. */
+  get closeInfo(): CloseInfo | undefined {
+    return this.#closeInfo;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Events.
+
+  /** Adds a listener; see {@linkcode WebSocketClientEventMap} for the events. */
+  addEventListener<K extends keyof WebSocketClientEventMap>(
+    type: K,
+    listener: Listener<WebSocketClientEventMap[K]>,
+    options?: ListenerOptions,
+  ): void {
+    if (typeof listener !== "function") return;
+    if (options?.signal?.aborted) return;
+    const list: ListenerEntry[] = (this.#listeners[type] ??= []);
+    if (list.some((e) => e.fn === (listener as unknown))) return;
+    list.push({ fn: listener as Listener<never>, once: options?.once ?? false });
+    options?.signal?.addEventListener("abort", () => this.removeEventListener(type, listener), {
+      once: true,
+    });
+    if (type === "message" && this.#iterators === 0 && this.#queueHead < this.#queue.length) {
+      // Hand the messages that arrived before any listener to this one, in order.
+      queueMicrotask(() => this.#drainQueueToListeners());
+    }
+  }
+
+  /** Removes a listener added with `addEventListener`. */
+  removeEventListener<K extends keyof WebSocketClientEventMap>(
+    type: K,
+    listener: Listener<WebSocketClientEventMap[K]>,
+  ): void {
+    const list = this.#listeners[type];
+    if (!list) return;
+    const index = list.findIndex((e) => e.fn === listener);
+    if (index >= 0) this.#listeners[type] = list.filter((_, i) => i !== index);
+  }
+
+  #emit<K extends keyof WebSocketClientEventMap>(type: K, event: WebSocketClientEventMap[K]): void {
+    const list = this.#listeners[type];
+    if (!list || list.length === 0) return;
+    if (list.length === 1) {
+      const entry = list[0];
+      if (entry.once) this.#listeners[type] = [];
+      callListener(entry.fn as Listener<WebSocketClientEventMap[K]>, event);
+      return;
+    }
+    if (list.some((e) => e.once)) this.#listeners[type] = list.filter((e) => !e.once);
+    for (const entry of list) callListener(entry.fn as Listener<WebSocketClientEventMap[K]>, event);
+  }
+
+  #hasListeners(type: keyof WebSocketClientEventMap): boolean {
+    return (this.#listeners[type]?.length ?? 0) > 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Commands.
+
+  /**
+   * Sends a message: a string as text, bytes as binary (see `options.binary`). Resolves when the
+   * frame has been handed to the socket and its write queue is under the high-water mark (the
+   * backpressure point); rejects if the message cannot be sent.
+   *
+   * @throws {InvalidStateError} `NOT_OPEN` (as a rejection) unless the connection is open.
+   * @throws {ArgumentError} `INVALID_DATA` (as a rejection) for an unsupported data type.
+   */
+  send(data: SendData, options?: MessageOptions): Promise<void> {
+    try {
+      const fragmentSize = this.#settings.fragmentSize;
+      if (typeof data === "string") {
+        if (options?.binary) {
+          this.#protocol.sendBinary(new TextEncoder().encode(data), { fragmentSize });
+        } else this.#protocol.sendText(data, { fragmentSize });
+      } else {
+        const bytes = toBytes(data);
+        if (options?.binary === false) this.#protocol.sendText(bytes, { fragmentSize });
+        else this.#protocol.sendBinary(bytes, { fragmentSize });
+      }
+    } catch (error) {
+      return Promise.reject(this.#stateError(error));
+    }
+    return this.#flush();
+  }
+
+  /**
+   * Sends a ping and resolves with the round-trip time in milliseconds when its pong arrives.
+   * RFC 6455 §5.5.3 lets a server answer only the latest of several pings: a pong therefore also
+   * settles the pings sent before the one it answers.
+   *
+   * @throws {ArgumentError} (as a rejection) data over 125 bytes or already awaiting its pong.
+   * @throws {InvalidStateError} (as a rejection) unless the connection is open.
+   * @throws {ConnectionClosedError} (as a rejection) if the connection closes first.
+   */
+  ping(data?: string | Uint8Array): Promise<number> {
+    let payload: Uint8Array;
+    if (data === undefined) {
+      payload = new Uint8Array(5);
+      payload[0] = 0x70; // 'p'
+      new DataView(payload.buffer).setUint32(1, ++this.#pingCounter);
+    } else {
+      payload = typeof data === "string" ? new TextEncoder().encode(data) : toBytes(data).slice();
+    }
+    return this.#sendPing(payload);
+  }
+
+  #sendPing(payload: Uint8Array): Promise<number> {
+    const key = latin1(payload);
+    if (this.#pings.has(key)) {
+      return Promise.reject(
+        new ArgumentError("INVALID_DATA", "a ping with the same data is already awaiting its pong"),
+      );
+    }
+    try {
+      this.#protocol.sendPing(payload);
+    } catch (error) {
+      return Promise.reject(this.#stateError(error));
+    }
+    const promise = new Promise<number>((resolve, reject) => {
+      this.#pings.set(key, { sentAt: performance.now(), resolve, reject });
+    });
+    this.#flush().catch(() => {}); // a failed write ends the connection, which rejects the ping
+    return promise;
+  }
+
+  /**
+   * Starts the closing handshake and resolves once the connection is closed (at most
+   * `closeTimeout` later). Calling it again returns the same outcome.
+   *
+   * @throws {ArgumentError} (as a rejection) a code other than 1000 or 3000–4999, or a reason
+   * longer than 123 UTF-8 bytes.
+   */
+  close(code: number = CloseCode.NORMAL_CLOSURE, reason = ""): Promise<CloseInfo> {
+    try {
+      validateCloseArguments(code, reason);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#startClose(code, reason);
+    return this.closed;
+  }
+
+  /** Closes the TCP connection at once, without a closing handshake. */
+  terminate(): void {
+    if (this.#state === ReadyState.CLOSED) return;
+    if (this.#state === ReadyState.CONNECTING) {
+      this.#failOpen(new AbortError("connection terminated"));
+      return;
+    }
+    this.#state = ReadyState.CLOSING;
+    this.#socket?.close();
+  }
+
+  #startClose(code: number, reason: string): void {
+    if (this.#state === ReadyState.CONNECTING) {
+      this.#failOpen(new AbortError("connection closed before it was open"));
+      return;
+    }
+    if (this.#state !== ReadyState.OPEN) return;
+    this.#protocol.sendClose(code, reason);
+    this.#state = ReadyState.CLOSING;
+    this.#flush().catch(() => {});
+    this.#armCloseTimer();
+  }
+
+  #stateError(error: unknown): unknown {
+    if (error instanceof InvalidStateError && this.#closeInfo) {
+      return new InvalidStateError(
+        "NOT_OPEN",
+        `${error.message}: ${describeEnd(this.#closeInfo)}`,
+        {
+          cause: new ConnectionClosedError(this.#closeInfo),
+        },
+      );
+    }
+    return error;
+  }
+
+  /** Writes out what the protocol queued; resolves like the last write. */
+  #flush(): Promise<void> {
+    const writes = this.#protocol.takeWrites();
+    const socket = this.#socket;
+    if (writes.length === 0 || !socket) return RESOLVED;
+    let last: Promise<void> = RESOLVED;
+    for (let i = 0; i < writes.length; i++) {
+      const p = socket.write(writes[i]);
+      if (p !== RESOLVED) {
+        if (i < writes.length - 1) p.catch(() => {});
+        last = p;
+      }
+    }
+    return last;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Async iteration.
+
+  /**
+   * Yields messages (`string` for text, `Uint8Array` for binary) until the connection closes.
+   * Ends normally after a normal close (1000, 1001 or no status) and throws a
+   * {@linkcode ConnectionClosedError} otherwise.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<string | Uint8Array> {
+    this.#iterators++;
+    let done = false;
+    const finish = () => {
+      if (!done) {
+        done = true;
+        this.#iterators--;
+      }
+    };
+    return {
+      next: () => {
+        if (done) return Promise.resolve({ done: true, value: undefined });
+        return this.#next().then((result) => {
+          if (result.done) finish();
+          return result;
+        }, (error) => {
+          finish();
+          throw error;
+        });
+      },
+      return: () => {
+        finish();
+        return Promise.resolve({ done: true, value: undefined });
+      },
+    };
+  }
+
+  #next(): Promise<IteratorResult<string | Uint8Array>> {
+    if (this.#queueHead < this.#queue.length) {
+      const value = this.#shift();
+      return Promise.resolve({ done: false, value });
+    }
+    if (this.#closeInfo) return this.#endOfIteration();
+    return new Promise((resolve, reject) => this.#takers.push({ resolve, reject }));
+  }
+
+  #shift(): string | Uint8Array {
+    const value = this.#queue[this.#queueHead];
+    this.#queue[this.#queueHead++] = "";
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    }
+    if (this.#readPaused && this.#queue.length - this.#queueHead <= this.#settings.maxQueue >>> 2) {
+      const paused = this.#readPaused;
+      this.#readPaused = undefined;
+      paused.resume();
+    }
+    return value;
+  }
+
+  #endOfIteration(): Promise<IteratorResult<string | Uint8Array>> {
+    const info = this.#closeInfo!;
+    if (isNormalClose(info)) return Promise.resolve({ done: true, value: undefined });
+    return Promise.reject(new ConnectionClosedError(info));
+  }
+
+  #deliver(data: string | Uint8Array): void {
+    const taker = this.#takers.shift();
+    if (taker) {
+      taker.resolve({ done: false, value: data });
+    } else if (this.#iterators > 0 || !this.#hasListeners("message")) {
+      this.#queue.push(data);
+      if (!this.#readPaused && this.#queue.length - this.#queueHead >= this.#settings.maxQueue) {
+        let resume!: () => void;
+        const promise = new Promise<void>((r) => (resume = r));
+        this.#readPaused = { promise, resume };
+      }
+    }
+    if (this.#hasListeners("message")) {
+      this.#emit("message", { type: "message", data, target: this });
+    }
+  }
+
+  #drainQueueToListeners(): void {
+    while (
+      this.#iterators === 0 && this.#hasListeners("message") && this.#queueHead < this.#queue.length
+    ) {
+      this.#emit("message", { type: "message", data: this.#shift(), target: this });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connection lifecycle.
+
+  async #start(): Promise<void> {
+    const { openTimeout } = this.#settings;
+    const signal = this.#options.signal;
+    if (signal) {
+      if (signal.aborted) {
+        this.#failOpen(new AbortError("connect aborted", { cause: signal.reason }));
+        return;
+      }
+      this.#onUserAbort = () => {
+        if (this.#state === ReadyState.CONNECTING) {
+          this.#failOpen(new AbortError("connect aborted", { cause: signal.reason }));
+        } else if (this.#state === ReadyState.OPEN) {
+          this.#protocol.fail(
+            new AbortError("connection aborted", { cause: signal.reason }),
+            CloseCode.GOING_AWAY,
+            "aborted",
+          );
+          this.#state = ReadyState.CLOSING;
+          this.#flush().catch(() => {});
+          this.#armCloseTimer();
+        }
+      };
+      signal.addEventListener("abort", this.#onUserAbort, { once: true });
+    }
+    if (openTimeout > 0) {
+      this.#openTimer = setTimeout(() => {
+        this.#failOpen(
+          new TimeoutError("OPEN_TIMEOUT", `no open connection after ${openTimeout} ms`),
+        );
+      }, openTimeout);
+    }
+    let socket: Socket;
+    try {
+      const connector = this.#options.connector ?? (await defaultConnector());
+      socket = await connector({
+        hostname: this.#target.hostname,
+        port: this.#target.port,
+        tls: this.#target.secure ? (this.#options.tls ?? {}) : undefined,
+        signal: this.#abortConnect.signal,
+      });
+    } catch (error) {
+      this.#failOpen(
+        error instanceof WebSocketError
+          ? error
+          : new NetworkError("NETWORK_ERROR", String(error), { cause: error }),
+      );
+      return;
+    }
+    if (this.#state !== ReadyState.CONNECTING) {
+      socket.close(); // timed out or aborted meanwhile
+      return;
+    }
+    this.#socket = socket;
+    this.#protocol.sendRequest();
+    this.#flush().catch(() => {});
+    this.#readLoop(socket);
+  }
+
+  /** Fails a connection attempt that is not open yet. */
+  #failOpen(error: WebSocketError): void {
+    if (this.#state !== ReadyState.CONNECTING) return;
+    this.#error ??= error;
+    this.#abortConnect.abort(error);
+    this.#protocol.fail(error);
+    this.#state = ReadyState.CLOSED;
+    this.#socket?.close();
+    this.#rejectOpened(this.#error);
+    this.#finish();
+  }
+
+  async #readLoop(socket: Socket): Promise<void> {
+    const protocol = this.#protocol;
+    try {
+      for (;;) {
+        const chunk = await socket.read();
+        if (chunk === null) {
+          protocol.receiveEof();
+          this.#process();
+          break;
+        }
+        protocol.receiveData(chunk);
+        this.#process();
+        if (protocol.state === ReadyState.CLOSED || this.#state === ReadyState.CLOSED) break;
+        if (this.#readPaused) await this.#readPaused.promise;
+      }
+    } catch (error) {
+      // The socket failed (reset, TLS error...): the connection is lost.
+      if (!this.#error && !(protocol.closeReceived && protocol.closeSent)) {
+        this.#error = error instanceof WebSocketError
+          ? error
+          : new NetworkError("NETWORK_ERROR", String(error), { cause: error });
+      }
+      protocol.receiveEof();
+      this.#process();
+    }
+    socket.close();
+    await socket.closed;
+    if (this.#state === ReadyState.CONNECTING) {
+      this.#failOpen(
+        this.#error ?? protocol.failure ??
+          new HandshakeError("HANDSHAKE_INTERRUPTED", "connection closed during the handshake"),
+      );
+      return;
+    }
+    this.#finish();
+  }
+
+  /** Handles what the protocol produced: writes first, then events. */
+  #process(): void {
+    const protocol = this.#protocol;
+    if (protocol.hasWrites) this.#flush().catch(() => {});
+    const events = protocol.takeEvents();
+    for (let i = 0; i < events.length; i++) this.#handle(events[i]);
+    if (protocol.closeExpected()) {
+      if (this.#state === ReadyState.OPEN) this.#state = ReadyState.CLOSING;
+      this.#armCloseTimer();
+    }
+  }
+
+  #handle(event: ProtocolEvent): void {
+    switch (event.type) {
+      case "message":
+        this.#deliver(event.data);
+        return;
+      case "open":
+        this.#state = ReadyState.OPEN;
+        this.#wasOpen = true;
+        clearTimeout(this.#openTimer);
+        this.#openTimer = undefined;
+        this.#resolveOpened();
+        this.#emit("open", { type: "open", target: this });
+        this.#scheduleKeepalive();
+        return;
+      case "ping":
+        this.#emit("ping", { type: "ping", data: event.data, target: this });
+        return;
+      case "pong":
+        this.#settlePings(event.data);
+        this.#emit("pong", { type: "pong", data: event.data, target: this });
+        return;
+      case "close":
+        if (this.#state === ReadyState.OPEN) this.#state = ReadyState.CLOSING;
+        return;
+      case "error":
+        if (this.#state === ReadyState.CONNECTING) {
+          this.#error ??= event.error;
+          return; // reported through connect()'s rejection
+        }
+        this.#error ??= event.error;
+        this.#emit("error", { type: "error", error: event.error, target: this });
+        return;
+    }
+  }
+
+  #settlePings(data: Uint8Array): void {
+    const key = latin1(data);
+    if (!this.#pings.has(key)) return;
+    const now = performance.now();
+    for (const [k, ping] of this.#pings) {
+      this.#pings.delete(k);
+      const rtt = now - ping.sentAt;
+      if (k === key) this.#latency = rtt;
+      ping.resolve(rtt);
+      if (k === key) break;
+    }
+  }
+
+  #armCloseTimer(): void {
+    if (this.#closeTimer !== undefined || this.#state === ReadyState.CLOSED) return;
+    this.#stopKeepalive();
+    const { closeTimeout } = this.#settings;
+    if (closeTimeout === 0) return;
+    this.#closeTimer = setTimeout(() => {
+      // RFC 6455 §7.1.1: the server should close TCP first; past the deadline, the client does.
+      const protocol = this.#protocol;
+      if (!(protocol.closeReceived && protocol.closeSent)) {
+        this.#error ??= new TimeoutError(
+          "CLOSE_TIMEOUT",
+          `closing handshake not completed within ${closeTimeout} ms`,
+        );
+      }
+      this.#socket?.close();
+    }, closeTimeout);
+  }
+
+  #scheduleKeepalive(): void {
+    const { pingInterval, pingTimeout } = this.#settings;
+    if (pingInterval === 0) return;
+    this.#pingTimer = setTimeout(() => {
+      this.#pingTimer = undefined;
+      if (this.#state !== ReadyState.OPEN) return;
+      const payload = new Uint8Array(5);
+      payload[0] = KEEPALIVE_TAG;
+      new DataView(payload.buffer).setUint32(1, ++this.#pingCounter);
+      let answered = false;
+      const deadline = pingTimeout > 0
+        ? setTimeout(() => {
+          if (answered || this.#state !== ReadyState.OPEN) return;
+          const error = new TimeoutError(
+            "PING_TIMEOUT",
+            `no pong within ${pingTimeout} ms: the server or the network is not responding`,
+          );
+          this.#protocol.fail(error, CloseCode.INTERNAL_ERROR, "keepalive ping timeout");
+          this.#state = ReadyState.CLOSING;
+          this.#process(); // writes the 1011 close frame, reports the error, arms the close timer
+        }, pingTimeout)
+        : undefined;
+      this.#sendPing(payload).then(() => {
+        answered = true;
+        clearTimeout(deadline);
+        this.#scheduleKeepalive();
+      }, () => clearTimeout(deadline));
+    }, pingInterval);
+  }
+
+  #stopKeepalive(): void {
+    clearTimeout(this.#pingTimer);
+    this.#pingTimer = undefined;
+  }
+
+  /** The transport is gone: settle everything, once. */
+  #finish(): void {
+    if (this.#closeInfo) return;
+    this.#state = ReadyState.CLOSED;
+    clearTimeout(this.#openTimer);
+    clearTimeout(this.#closeTimer);
+    this.#stopKeepalive();
+    if (this.#onUserAbort) this.#options.signal?.removeEventListener("abort", this.#onUserAbort);
+    const protocol = this.#protocol;
+    const received: CloseFrame | undefined = protocol.closeReceived;
+    const sent: CloseFrame | undefined = protocol.closeSent;
+    const error = this.#error ?? protocol.failure;
+    const info: CloseInfo = {
+      code: received?.code ?? CloseCode.ABNORMAL_CLOSURE,
+      reason: received?.reason ?? "",
+      wasClean: received !== undefined && sent !== undefined,
+      received,
+      sent,
+      error,
+    };
+    this.#closeInfo = info;
+    const closedError = new ConnectionClosedError(info);
+    for (const ping of this.#pings.values()) ping.reject(closedError);
+    this.#pings.clear();
+    const takers = this.#takers;
+    this.#takers = [];
+    for (const taker of takers) {
+      if (isNormalClose(info)) taker.resolve({ done: true, value: undefined });
+      else taker.reject(closedError);
+    }
+    if (this.#readPaused) this.#readPaused.resume();
+    this.#resolveClosed(info);
+    // A connection that never opened is reported by the rejection of `opened` / connect().
+    if (this.#wasOpen) this.#emit("close", { type: "close", ...info, target: this });
+  }
+}
+
+/** Whether a close counts as normal for iteration: clean, with 1000, 1001 or no status. */
+function isNormalClose(info: CloseInfo): boolean {
+  return info.wasClean && info.error === undefined &&
+    (info.code === 1000 || info.code === 1001 || info.code === 1005);
+}
+
+function describeEnd(info: CloseInfo): string {
+  return new ConnectionClosedError(info).message;
+}
+
+function callListener<E>(fn: Listener<E>, event: E): void {
+  try {
+    fn(event);
+  } catch (error) {
+    // A listener's bug must not break the connection; report it like EventTarget does.
+    const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+    if (report) report(error);
+    else console.error(error);
+  }
+}
+
+function toBytes(data: Exclude<SendData, string>): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) {
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+  throw new ArgumentError(
+    "INVALID_DATA",
+    `cannot send ${data === null ? "null" : typeof data}: use a string, Uint8Array or ArrayBuffer`,
+  );
+}
+
+function latin1(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  return s;
+}

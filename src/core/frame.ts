@@ -1,0 +1,153 @@
+/**
+ * Encoding client frames (RFC 6455 §5.2) and close payloads (§5.5.1).
+ *
+ * Frames are parsed incrementally inside {@linkcode ClientProtocol}, where the parser's state
+ * lives; this module holds the stateless parts.
+ *
+ * @module
+ */
+
+import { CloseCode, isValidCloseCode, Opcode } from "./constants.ts";
+import { ProtocolError } from "./errors.ts";
+import { applyMask, type MaskKeyPool } from "./mask.ts";
+import { Utf8Validator } from "./utf8.ts";
+
+/** Size of a masked frame header for a payload of `length` bytes: 2 + 0/2/8 + 4. */
+export function maskedHeaderSize(length: number): number {
+  return length < 126 ? 6 : length < 65536 ? 8 : 14;
+}
+
+/**
+ * Writes a masked frame header into `dst` at `at` and returns the offset of the mask key.
+ * The payload must follow at `at + maskedHeaderSize(length)`.
+ */
+function writeHeader(
+  dst: Uint8Array,
+  at: number,
+  opcode: number,
+  length: number,
+  fin: boolean,
+  rsv1: boolean,
+): number {
+  dst[at] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
+  if (length < 126) {
+    dst[at + 1] = 0x80 | length;
+    return at + 2;
+  }
+  if (length < 65536) {
+    dst[at + 1] = 0x80 | 126;
+    dst[at + 2] = length >>> 8;
+    dst[at + 3] = length & 0xff;
+    return at + 4;
+  }
+  dst[at + 1] = 0x80 | 127;
+  // 64-bit big-endian length; JavaScript lengths stay below 2^53.
+  const high = Math.floor(length / 0x100000000);
+  dst[at + 2] = 0;
+  dst[at + 3] = 0;
+  dst[at + 4] = (high >>> 8) & 0xff;
+  dst[at + 5] = high & 0xff;
+  dst[at + 6] = (length >>> 24) & 0xff;
+  dst[at + 7] = (length >>> 16) & 0xff;
+  dst[at + 8] = (length >>> 8) & 0xff;
+  dst[at + 9] = length & 0xff;
+  return at + 10;
+}
+
+/** Options of one outgoing frame. */
+export interface FrameFlags {
+  /** Last frame of the message. */
+  fin: boolean;
+  /** RSV1 (set by permessage-deflate on the first frame of a compressed message). */
+  rsv1: boolean;
+}
+
+/**
+ * Encodes one masked frame: header, key and masked copy of `payload` in a single allocation.
+ *
+ * A client must mask (RFC 6455 §5.3), and the caller's bytes must not be modified, so one copy of
+ * the payload is unavoidable; writing the header into the same buffer costs nothing more and
+ * lets the frame go to the socket as one write.
+ */
+export function encodeFrame(
+  opcode: number,
+  payload: Uint8Array,
+  flags: FrameFlags,
+  keys: MaskKeyPool,
+): Uint8Array {
+  const length = payload.length;
+  const frame = new Uint8Array(maskedHeaderSize(length) + length);
+  const keyAt = writeHeader(frame, 0, opcode, length, flags.fin, flags.rsv1);
+  keys.writeKey(frame, keyAt);
+  frame.set(payload, keyAt + 4);
+  applyMask(frame, frame, keyAt, keyAt + 4, frame.length);
+  return frame;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Encodes a text frame straight from a string. The UTF-8 bytes are written in place behind room
+ * for the largest header; ASCII strings thus need one allocation and no extra copy. Strings that
+ * do not fit one byte per character fall back to `TextEncoder.encode` plus a copy.
+ */
+export function encodeTextFrame(text: string, flags: FrameFlags, keys: MaskKeyPool): Uint8Array {
+  const room = 14;
+  const buffer = new Uint8Array(room + text.length);
+  const { read, written } = encoder.encodeInto(text, buffer.subarray(room));
+  if (read !== text.length) {
+    return encodeFrame(Opcode.TEXT, encoder.encode(text), flags, keys);
+  }
+  const start = room - maskedHeaderSize(written);
+  const keyAt = writeHeader(buffer, start, Opcode.TEXT, written, flags.fin, flags.rsv1);
+  keys.writeKey(buffer, keyAt);
+  applyMask(buffer, buffer, keyAt, room, room + written);
+  return buffer.subarray(start, room + written);
+}
+
+/** Payload of a close frame: the code as 2 bytes big-endian, then the UTF-8 reason. */
+export function encodeClosePayload(code: number | undefined, reason = ""): Uint8Array {
+  if (code === undefined || code === CloseCode.NO_STATUS_RECEIVED) return new Uint8Array(0);
+  const text = encoder.encode(reason);
+  const payload = new Uint8Array(2 + text.length);
+  payload[0] = code >>> 8;
+  payload[1] = code & 0xff;
+  payload.set(text, 2);
+  return payload;
+}
+
+const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * Parses a received close payload (RFC 6455 §5.5.1, §7.4).
+ *
+ * @throws {ProtocolError} `INVALID_CLOSE_PAYLOAD` (1 byte), `INVALID_CLOSE_CODE` (1002) or
+ * `INVALID_CLOSE_REASON` (1007).
+ */
+export function parseClosePayload(payload: Uint8Array): { code: number; reason: string } {
+  if (payload.length === 0) return { code: CloseCode.NO_STATUS_RECEIVED, reason: "" };
+  if (payload.length === 1) {
+    throw new ProtocolError(
+      "INVALID_CLOSE_PAYLOAD",
+      CloseCode.PROTOCOL_ERROR,
+      "close frame with a 1-byte payload",
+    );
+  }
+  const code = (payload[0] << 8) | payload[1];
+  if (!isValidCloseCode(code)) {
+    throw new ProtocolError(
+      "INVALID_CLOSE_CODE",
+      CloseCode.PROTOCOL_ERROR,
+      `close frame with invalid code ${code}`,
+    );
+  }
+  const validator = new Utf8Validator();
+  if (!validator.push(payload, 2) || !validator.complete) {
+    throw new ProtocolError(
+      "INVALID_CLOSE_REASON",
+      CloseCode.INVALID_PAYLOAD_DATA,
+      "close frame reason is not valid UTF-8",
+    );
+  }
+  return { code, reason: utf8Decoder.decode(payload.subarray(2)) };
+}

@@ -1,0 +1,205 @@
+/**
+ * An incremental HTTP/1.1 response-head parser with limits (RFC 9112 §2–§5), enough for the
+ * WebSocket opening handshake. It never buffers more than `maxHeadSize` bytes, checks each line's
+ * length as bytes arrive (not after the head is complete) and never rescans bytes it has seen.
+ *
+ * @module
+ */
+
+import { DEFAULTS } from "./constants.ts";
+import { HandshakeError, type ResponseHeaders } from "./errors.ts";
+
+/** A parsed response head. */
+export interface HttpResponse {
+  /** The status code, e.g. 101. */
+  readonly status: number;
+  /** The reason phrase, e.g. "Switching Protocols". */
+  readonly reason: string;
+  /** "HTTP/1.1" or "HTTP/1.0". */
+  readonly version: string;
+  /** Header values by lower-case name; repeated headers are joined with ", ". */
+  readonly headers: ResponseHeaders;
+}
+
+/** Limits of {@linkcode HttpResponseParser}. */
+export interface HttpLimits {
+  /** Longest line (status line or one header line), CRLF excluded. Default 8192. */
+  maxHeaderLineLength?: number;
+  /** Most header lines. Default 128. */
+  maxHeaderCount?: number;
+  /** Largest head in bytes (status line, headers, final blank line). Default 64 KiB. */
+  maxHeadSize?: number;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** RFC 9110 §5.6.2 tchar. */
+const TOKEN = (() => {
+  const t = new Uint8Array(128);
+  for (const c of "!#$%&'*+-.^_`|~") t[c.charCodeAt(0)] = 1;
+  for (let c = 0x30; c <= 0x39; c++) t[c] = 1;
+  for (let c = 0x41; c <= 0x5a; c++) t[c] = 1;
+  for (let c = 0x61; c <= 0x7a; c++) t[c] = 1;
+  return t;
+})();
+
+/** Whether the character code `c` is an RFC 9110 tchar. */
+export function isTokenChar(c: number): boolean {
+  return c < 128 && TOKEN[c] === 1;
+}
+
+/** Whether `s` is a non-empty RFC 9110 token. */
+export function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    if (!isTokenChar(s.charCodeAt(i))) return false;
+  }
+  return true;
+}
+
+/**
+ * Feeds bytes with {@linkcode HttpResponseParser.push} until it returns the parsed head; the
+ * bytes that followed the head (the first WebSocket frames, or the start of an error body) are then
+ * in {@linkcode HttpResponseParser.rest}. Malformed or oversized input throws a
+ * {@linkcode HandshakeError} (`INVALID_HTTP_RESPONSE` or `RESPONSE_TOO_LARGE`).
+ */
+export class HttpResponseParser {
+  readonly #maxLine: number;
+  readonly #maxHeaders: number;
+  readonly #maxHead: number;
+  #buffer: Uint8Array;
+  #length = 0;
+  #lineStart = 0;
+  #lines: string[] = [];
+  #rest: Uint8Array = new Uint8Array(0);
+
+  constructor(limits: HttpLimits = {}) {
+    this.#maxLine = limits.maxHeaderLineLength ?? DEFAULTS.maxHeaderLineLength;
+    this.#maxHeaders = limits.maxHeaderCount ?? DEFAULTS.maxHeaderCount;
+    this.#maxHead = limits.maxHeadSize ?? DEFAULTS.maxHeadSize;
+    this.#buffer = new Uint8Array(Math.min(1024, this.#maxHead));
+  }
+
+  /** Bytes received after the end of the head (valid once `push` returned a response). */
+  get rest(): Uint8Array {
+    return this.#rest;
+  }
+
+  /**
+   * Adds bytes; returns the response once the blank line ending the head has arrived, else
+   * `undefined`.
+   *
+   * @throws {HandshakeError} `RESPONSE_TOO_LARGE` past a limit, `INVALID_HTTP_RESPONSE` when malformed.
+   */
+  push(chunk: Uint8Array): HttpResponse | undefined {
+    let i = 0;
+    while (i < chunk.length) {
+      const b = chunk[i++];
+      this.#append(b);
+      if (b !== LF) {
+        if (this.#length - this.#lineStart > this.#maxLine + 1) {
+          throw new HandshakeError(
+            "RESPONSE_TOO_LARGE",
+            `HTTP response line longer than ${this.#maxLine} bytes`,
+          );
+        }
+        continue;
+      }
+      // A line ended: it must end with CRLF (RFC 9112 §2.2; bare LF is refused).
+      const end = this.#length - 1;
+      if (end === this.#lineStart || this.#buffer[end - 1] !== CR) {
+        throw new HandshakeError("INVALID_HTTP_RESPONSE", "HTTP response line not ended by CRLF");
+      }
+      const line = latin1(this.#buffer, this.#lineStart, end - 1);
+      this.#lineStart = this.#length;
+      if (line.length === 0) {
+        if (this.#lines.length === 0) {
+          throw new HandshakeError("INVALID_HTTP_RESPONSE", "empty HTTP status line");
+        }
+        this.#rest = chunk.slice(i);
+        return this.#parse();
+      }
+      if (this.#lines.length > this.#maxHeaders) {
+        throw new HandshakeError(
+          "RESPONSE_TOO_LARGE",
+          `HTTP response has more than ${this.#maxHeaders} headers`,
+        );
+      }
+      this.#lines.push(line);
+    }
+    return undefined;
+  }
+
+  #append(b: number): void {
+    if (this.#length === this.#buffer.length) {
+      if (this.#length >= this.#maxHead) {
+        throw new HandshakeError(
+          "RESPONSE_TOO_LARGE",
+          `HTTP response head larger than ${this.#maxHead} bytes`,
+        );
+      }
+      const bigger = new Uint8Array(Math.min(this.#maxHead, this.#buffer.length * 2));
+      bigger.set(this.#buffer);
+      this.#buffer = bigger;
+    }
+    this.#buffer[this.#length++] = b;
+  }
+
+  #parse(): HttpResponse {
+    const statusLine = this.#lines[0];
+    // status-line = HTTP-version SP status-code SP [ reason-phrase ]
+    const match = /^(HTTP\/1\.[01]) ([1-9][0-9]{2})(?: ([\t\x20-\x7e\x80-\xff]*))?$/.exec(
+      statusLine,
+    );
+    if (!match) {
+      throw new HandshakeError(
+        "INVALID_HTTP_RESPONSE",
+        `invalid HTTP status line: ${JSON.stringify(statusLine.slice(0, 100))}`,
+      );
+    }
+    const headers: Record<string, string> = Object.create(null);
+    for (let n = 1; n < this.#lines.length; n++) {
+      const line = this.#lines[n];
+      const colon = line.indexOf(":");
+      const name = colon > 0 ? line.slice(0, colon) : "";
+      // RFC 9112 §5.2: obsolete line folding is refused, as is anything that is not a token.
+      if (!isToken(name)) {
+        throw new HandshakeError(
+          "INVALID_HTTP_RESPONSE",
+          `invalid HTTP header line: ${JSON.stringify(line.slice(0, 100))}`,
+        );
+      }
+      const value = line.slice(colon + 1).replace(/^[ \t]+/, "").replace(/[ \t]+$/, "");
+      if (hasControlCharacter(value)) {
+        throw new HandshakeError(
+          "INVALID_HTTP_RESPONSE",
+          `invalid characters in HTTP header ${name}`,
+        );
+      }
+      const key = name.toLowerCase();
+      headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
+    }
+    return {
+      version: match[1],
+      status: Number(match[2]),
+      reason: match[3] ?? "",
+      headers,
+    };
+  }
+}
+
+/** RFC 9110 §5.5: field values hold no control characters other than tab. */
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
+  }
+  return false;
+}
+
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  let s = "";
+  for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]);
+  return s;
+}

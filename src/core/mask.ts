@@ -1,0 +1,103 @@
+/**
+ * Client-to-server masking (RFC 6455 §5.3) and the pool of random mask keys.
+ *
+ * @module
+ */
+
+/** Fills a buffer with cryptographically strong random bytes (`crypto.getRandomValues`). */
+export type RandomSource = (buffer: Uint8Array) => void;
+
+/** The default random source: Web Crypto, present on Deno, Bun and Node.js. */
+export const webCryptoRandom: RandomSource = (buffer) => {
+  // getRandomValues fills at most 65536 bytes per call.
+  for (let i = 0; i < buffer.length; i += 65536) {
+    crypto.getRandomValues(
+      buffer.subarray(i, Math.min(buffer.length, i + 65536)) as Uint8Array<ArrayBuffer>,
+    );
+  }
+};
+
+const POOL_SIZE = 8192;
+
+/**
+ * Hands out 4-byte mask keys from a pool refilled 8 KiB at a time. RFC 6455 §5.3 requires each
+ * key to be unpredictable, so the pool is filled from a CSPRNG; batching makes one key cost a few
+ * nanoseconds instead of one `getRandomValues` call per frame.
+ */
+export class MaskKeyPool {
+  readonly #random: RandomSource;
+  readonly #pool = new Uint8Array(POOL_SIZE);
+  #offset = POOL_SIZE;
+
+  constructor(random: RandomSource = webCryptoRandom) {
+    this.#random = random;
+  }
+
+  /** Writes the next key into `dst[at..at+4)`. */
+  writeKey(dst: Uint8Array, at: number): void {
+    if (this.#offset === POOL_SIZE) {
+      this.#random(this.#pool);
+      this.#offset = 0;
+    }
+    const p = this.#pool;
+    const o = this.#offset;
+    dst[at] = p[o];
+    dst[at + 1] = p[o + 1];
+    dst[at + 2] = p[o + 2];
+    dst[at + 3] = p[o + 3];
+    this.#offset = o + 4;
+  }
+}
+
+// Scratch space to build the 32-bit mask word in the platform's byte order.
+const keyBytes = new Uint8Array(4);
+const keyWord = new Uint32Array(keyBytes.buffer);
+
+/** Below this size a byte loop is faster than creating a Uint32Array view (measured). */
+const WORD_MASK_THRESHOLD = 64;
+
+/**
+ * XORs `data[start..end)` in place with the 4-byte mask key found at `key[keyAt..keyAt+4)`;
+ * byte `start` uses the first key byte. Masking is its own inverse.
+ *
+ * Large spans are masked 32 bits at a time through a `Uint32Array` view of the 4-byte-aligned
+ * middle part, with the key rotated to match the alignment; the unaligned ends go byte by byte.
+ */
+export function applyMask(
+  data: Uint8Array,
+  key: Uint8Array,
+  keyAt = 0,
+  start = 0,
+  end: number = data.length,
+): void {
+  const k0 = key[keyAt], k1 = key[keyAt + 1], k2 = key[keyAt + 2], k3 = key[keyAt + 3];
+  const n = end - start;
+  if (n < WORD_MASK_THRESHOLD) {
+    let i = start;
+    for (; i + 3 < end; i += 4) {
+      data[i] ^= k0;
+      data[i + 1] ^= k1;
+      data[i + 2] ^= k2;
+      data[i + 3] ^= k3;
+    }
+    if (i < end) data[i++] ^= k0;
+    if (i < end) data[i++] ^= k1;
+    if (i < end) data[i] ^= k2;
+    return;
+  }
+  // Bytes before the first 4-byte-aligned address.
+  const head = (4 - ((data.byteOffset + start) & 3)) & 3;
+  const kb = [k0, k1, k2, k3];
+  for (let j = 0; j < head; j++) data[start + j] ^= kb[j];
+  // The aligned middle, 32 bits at a time, with the key rotated by `head` bytes.
+  keyBytes[0] = kb[head & 3];
+  keyBytes[1] = kb[(head + 1) & 3];
+  keyBytes[2] = kb[(head + 2) & 3];
+  keyBytes[3] = kb[(head + 3) & 3];
+  const word = keyWord[0];
+  const words = (n - head) >>> 2;
+  const view = new Uint32Array(data.buffer, data.byteOffset + start + head, words);
+  for (let w = 0; w < words; w++) view[w] ^= word;
+  // The tail.
+  for (let j = head + words * 4; j < n; j++) data[start + j] ^= kb[j & 3];
+}

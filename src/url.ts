@@ -1,0 +1,79 @@
+/**
+ * WebSocket URL parsing (RFC 6455 §3): `ws://` and `wss://` only, default ports, IPv6 literals,
+ * path and query kept, user and password turned into a Basic `Authorization` header.
+ *
+ * @module
+ */
+
+import { ArgumentError } from "./core/errors.ts";
+import { base64 } from "./core/sha1.ts";
+
+/** A parsed WebSocket URL. */
+export interface WebSocketUrl {
+  /** The URL as given, normalized, without user and password. */
+  readonly href: string;
+  /** True for `wss://`. */
+  readonly secure: boolean;
+  /** Host name or IP address to connect to (IPv6 without brackets). */
+  readonly hostname: string;
+  /** TCP port (80 and 443 by default). */
+  readonly port: number;
+  /** Host header value: host (IPv6 in brackets), plus ":port" unless it is the default. */
+  readonly host: string;
+  /** Resource name: path and query. */
+  readonly path: string;
+  /** `Basic ...` from the URL's user and password, if any. */
+  readonly authorization?: string;
+}
+
+/**
+ * Parses and checks a WebSocket URL before any socket is opened.
+ *
+ * @throws {ArgumentError} `INVALID_URL` for anything but a `ws:`/`wss:` URL with a host and no
+ * fragment.
+ */
+export function parseWebSocketUrl(input: string | URL): WebSocketUrl {
+  let url: URL;
+  try {
+    url = new URL(String(input));
+  } catch {
+    throw new ArgumentError("INVALID_URL", `invalid URL: ${JSON.stringify(String(input))}`);
+  }
+  const scheme = url.protocol;
+  if (scheme !== "ws:" && scheme !== "wss:") {
+    throw new ArgumentError(
+      "INVALID_URL",
+      `unsupported URL scheme ${JSON.stringify(scheme)}: use ws:// or wss://`,
+    );
+  }
+  if (url.hostname === "") {
+    throw new ArgumentError("INVALID_URL", `URL has no host: ${JSON.stringify(String(input))}`);
+  }
+  // RFC 6455 §3: "Fragment identifiers are meaningless in the context of WebSocket URIs".
+  if (url.hash !== "" || String(input).includes("#")) {
+    throw new ArgumentError(
+      "INVALID_URL",
+      `WebSocket URLs cannot have a fragment: ${JSON.stringify(String(input))}`,
+    );
+  }
+  const secure = scheme === "wss:";
+  const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port);
+  const bracketed = url.hostname.startsWith("[");
+  const hostname = bracketed ? url.hostname.slice(1, -1) : url.hostname;
+  let authorization: string | undefined;
+  if (url.username !== "" || url.password !== "") {
+    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    authorization = `Basic ${base64(new TextEncoder().encode(credentials))}`;
+    url.username = "";
+    url.password = "";
+  }
+  return {
+    href: url.href,
+    secure,
+    hostname,
+    port,
+    host: url.host,
+    path: `${url.pathname || "/"}${url.search}`,
+    authorization,
+  };
+}
