@@ -4,7 +4,7 @@
  *
  * ```
  * WebSocketError                 base class; `code` is stable
- * ├── ArgumentError              a bad URL, option, header, close code, payload (misuse: thrown)
+ * ├── ArgumentError              a bad URL, option, header, close code, payload, Regex (misuse)
  * ├── InvalidStateError          an operation the connection's state does not allow (misuse)
  * ├── NetworkError               the TCP or TLS connection failed (refused, DNS, reset, TLS)
  * ├── TimeoutError               open, close or keepalive deadline passed
@@ -47,7 +47,8 @@ export type ArgumentErrorCode =
   | "INVALID_CLOSE_CODE"
   | "INVALID_CLOSE_REASON"
   | "INVALID_DATA"
-  | "CONTROL_PAYLOAD_TOO_BIG";
+  | "CONTROL_PAYLOAD_TOO_BIG"
+  | "INVALID_REGEX";
 
 /** A caller passed something the library cannot use. Thrown before any I/O happens. */
 export class ArgumentError extends WebSocketError {
