@@ -30,6 +30,7 @@ export {
   type WebSocketClientEventMap,
 } from "./src/client.ts";
 export { CloseCode, isValidCloseCode } from "./src/core/constants.ts";
+export type { DeflateOptions } from "./src/core/permessage_deflate.ts";
 export {
   AbortError,
   ArgumentError,

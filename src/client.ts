@@ -22,6 +22,12 @@ import {
   WebSocketError,
 } from "./core/errors.ts";
 import type { ClientExtensionFactory } from "./core/extensions.ts";
+import {
+  type DeflateOptions,
+  type Deflater,
+  PerMessageDeflate,
+  PerMessageDeflateFactory,
+} from "./core/permessage_deflate.ts";
 import type { HttpResponse } from "./core/http11.ts";
 import type { RandomSource } from "./core/mask.ts";
 import {
@@ -48,6 +54,11 @@ export interface ClientOptions {
   maxFragments?: number;
   /** Split outgoing messages into frames of at most this many bytes; 0: never. Default 0. */
   fragmentSize?: number;
+  /**
+   * permessage-deflate (RFC 7692): `true` (default) offers it with default settings, `false`
+   * offers nothing, an object tunes it (window bits, context takeover, threshold, level).
+   */
+  compression?: boolean | DeflateOptions;
   /** Milliseconds between keepalive pings; 0 turns keepalive off. Default 20,000. */
   pingInterval?: number;
   /** Milliseconds to wait for a keepalive pong before failing with 1011. Default 20,000. */
@@ -124,6 +135,11 @@ export interface ListenerOptions {
 export interface MessageOptions {
   /** Send a string as a binary message (UTF-8) or bytes as a text message (must be UTF-8). */
   binary?: boolean;
+  /**
+   * false: send this message uncompressed even if permessage-deflate is in effect. Default: compress
+   * messages of at least `compression.threshold` bytes (characters for strings).
+   */
+  compress?: boolean;
 }
 
 type Listener<E> = (event: E) => void;
@@ -271,6 +287,13 @@ export class WebSocketClient {
   #pingCounter = 0;
   #latency: number | undefined;
 
+  // permessage-deflate: outgoing compression runs asynchronously (node:zlib), so sends queue
+  // behind any compression in progress to keep message order.
+  #deflate: PerMessageDeflate | undefined;
+  #deflater: Promise<Deflater> | undefined;
+  #sendQueue = 0;
+  #sendTail: Promise<unknown> = RESOLVED;
+
   /**
    * Starts connecting at once; prefer {@linkcode connect}, which waits for `opened`.
    *
@@ -308,7 +331,12 @@ export class WebSocketClient {
       path: this.#target.path,
       headers,
       protocols,
-      extensions: options.extensions,
+      extensions: [
+        ...(options.extensions ?? []),
+        ...(options.compression === false ? [] : [
+          new PerMessageDeflateFactory(options.compression === true ? {} : options.compression),
+        ]),
+      ],
       maxMessageSize: options.maxMessageSize ?? DEFAULTS.maxMessageSize,
       maxFragments: options.maxFragments ?? DEFAULTS.maxFragments,
       random: options.random,
@@ -423,21 +451,72 @@ export class WebSocketClient {
    * @throws {ArgumentError} `INVALID_DATA` (as a rejection) for an unsupported data type.
    */
   send(data: SendData, options?: MessageOptions): Promise<void> {
+    let payload: string | Uint8Array;
     try {
-      const fragmentSize = this.#settings.fragmentSize;
-      if (typeof data === "string") {
-        if (options?.binary) {
-          this.#protocol.sendBinary(new TextEncoder().encode(data), { fragmentSize });
-        } else this.#protocol.sendText(data, { fragmentSize });
-      } else {
-        const bytes = toBytes(data);
-        if (options?.binary === false) this.#protocol.sendText(bytes, { fragmentSize });
-        else this.#protocol.sendBinary(bytes, { fragmentSize });
-      }
+      payload = typeof data === "string" ? data : toBytes(data);
     } catch (error) {
-      return Promise.reject(this.#stateError(error));
+      return Promise.reject(error);
     }
-    return this.#flush();
+    const binary = options?.binary ?? typeof data !== "string";
+    const deflate = this.#deflate;
+    const compress = deflate !== undefined && options?.compress !== false && deflate.canCompress &&
+      payload.length >= deflate.parameters.threshold;
+    if (!compress && this.#sendQueue === 0) {
+      try {
+        this.#sendNow(payload, binary, false);
+      } catch (error) {
+        return Promise.reject(this.#stateError(error));
+      }
+      return this.#flush();
+    }
+    return this.#sendLater(payload, binary, compress);
+  }
+
+  #sendNow(payload: string | Uint8Array, binary: boolean, compressed: boolean): void {
+    const fragmentSize = this.#settings.fragmentSize;
+    if (binary) {
+      const bytes = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
+      this.#protocol.sendBinary(bytes, { fragmentSize, compressed });
+    } else {
+      this.#protocol.sendText(payload, { fragmentSize, compressed });
+    }
+  }
+
+  /** Sends after the compressions queued before it, compressing this message if asked. */
+  #sendLater(payload: string | Uint8Array, binary: boolean, compress: boolean): Promise<void> {
+    if (this.#state !== ReadyState.OPEN) {
+      return Promise.reject(
+        this.#stateError(new InvalidStateError("NOT_OPEN", "connection is not open")),
+      );
+    }
+    this.#sendQueue++;
+    const job = this.#sendTail.then(async () => {
+      try {
+        let bytes = payload;
+        if (compress) {
+          const raw = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
+          bytes = await (await this.#getDeflater()).deflate(raw);
+        }
+        try {
+          this.#sendNow(bytes, binary, compress);
+        } catch (error) {
+          throw this.#stateError(error);
+        }
+        await this.#flush();
+      } finally {
+        this.#sendQueue--;
+      }
+    });
+    this.#sendTail = job.catch(() => {});
+    return job;
+  }
+
+  #getDeflater(): Promise<Deflater> {
+    const settings = this.#deflate!.deflaterSettings;
+    // node:zlib is loaded only when a message is actually compressed.
+    return this.#deflater ??= import("./adapters/deflate.ts").then((m) =>
+      m.createNodeDeflater(settings)
+    );
   }
 
   /**
@@ -769,6 +848,9 @@ export class WebSocketClient {
       case "open":
         this.#state = ReadyState.OPEN;
         this.#wasOpen = true;
+        this.#deflate = this.#protocol.extensions.find((e) => e instanceof PerMessageDeflate) as
+          | PerMessageDeflate
+          | undefined;
         clearTimeout(this.#openTimer);
         this.#openTimer = undefined;
         this.#resolveOpened();
@@ -893,6 +975,7 @@ export class WebSocketClient {
       else taker.reject(closedError);
     }
     if (this.#readPaused) this.#readPaused.resume();
+    this.#deflater?.then((d) => d.close(), () => {});
     this.#resolveClosed(info);
     // A connection that never opened is reported by the rejection of `opened` / connect().
     if (this.#wasOpen) this.#emit("close", { type: "close", ...info, target: this });

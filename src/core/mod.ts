@@ -38,4 +38,17 @@ export {
   validateCloseArguments,
 } from "./protocol.ts";
 export { base64, sha1 } from "./sha1.ts";
+export { InflateError, Inflater } from "./inflate.ts";
+export {
+  type DeflateOptions,
+  type DeflateParameters,
+  type Deflater,
+  type DeflaterFactory,
+  type DeflaterSettings,
+  normalizeDeflateOptions,
+  PerMessageDeflate,
+  PerMessageDeflateFactory,
+} from "./permessage_deflate.ts";
+export { compilePcre, PcreError, translatePcre } from "./pcre.ts";
+export * from "./rom_contract.ts";
 export { isValidUtf8, Utf8Validator } from "./utf8.ts";

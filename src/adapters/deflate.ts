@@ -1,0 +1,82 @@
+/**
+ * The {@linkcode Deflater} of permessage-deflate over `node:zlib` raw deflate streams, which
+ * behave the same on Deno, Bun and Node.js: one stream per connection (context takeover), a sync
+ * flush per message, and the `00 00 ff ff` tail removed (RFC 7692 §7.2.1).
+ *
+ * @module
+ */
+
+import * as zlib from "node:zlib";
+import type { Deflater, DeflaterSettings } from "../core/permessage_deflate.ts";
+
+/** Creates a deflater for one connection. */
+export function createNodeDeflater(settings: DeflaterSettings): Deflater {
+  return new NodeDeflater(settings);
+}
+
+class NodeDeflater implements Deflater {
+  readonly #settings: DeflaterSettings;
+  #stream: zlib.DeflateRaw | undefined;
+  #chunks: Uint8Array[] = [];
+  #length = 0;
+  #error: Error | undefined;
+
+  constructor(settings: DeflaterSettings) {
+    this.#settings = settings;
+  }
+
+  #open(): zlib.DeflateRaw {
+    const s = this.#settings;
+    const stream = zlib.createDeflateRaw({
+      windowBits: s.windowBits,
+      level: s.level,
+      memLevel: s.memLevel,
+    });
+    stream.on("data", (chunk: Uint8Array) => {
+      this.#chunks.push(chunk);
+      this.#length += chunk.length;
+    });
+    stream.on("error", (error: Error) => {
+      this.#error = error;
+    });
+    return stream;
+  }
+
+  deflate(data: Uint8Array): Promise<Uint8Array> {
+    if (this.#error) return Promise.reject(this.#error);
+    // The stream (and its memory) is created with the first compressed message.
+    const stream = this.#stream ??= this.#open();
+    return new Promise((resolve, reject) => {
+      stream.write(data);
+      stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        if (this.#error) {
+          reject(this.#error);
+          return;
+        }
+        const chunks = this.#chunks;
+        const length = this.#length;
+        this.#chunks = [];
+        this.#length = 0;
+        let out: Uint8Array;
+        if (chunks.length === 1) {
+          out = chunks[0];
+        } else {
+          out = new Uint8Array(length);
+          let at = 0;
+          for (const c of chunks) {
+            out.set(c, at);
+            at += c.length;
+          }
+        }
+        if (this.#settings.noContextTakeover) stream.reset();
+        // Plain Uint8Array view without the 4-byte tail of the sync flush.
+        resolve(new Uint8Array(out.buffer, out.byteOffset, Math.max(0, length - 4)));
+      });
+    });
+  }
+
+  close(): void {
+    this.#stream?.close();
+    this.#stream = undefined;
+  }
+}
