@@ -78,6 +78,34 @@ export interface ClientOptions {
   extensions?: readonly ClientExtensionFactory[];
   /** Random source for handshake and mask keys (tests only). Default `crypto.getRandomValues`. */
   random?: RandomSource;
+  /**
+   * Reconnect after the connection drops or cannot be opened: `true` for the defaults, or a
+   * policy. Default `false`. See {@linkcode ReconnectOptions}.
+   */
+  reconnect?: boolean | ReconnectOptions;
+}
+
+/**
+ * When and how fast to reconnect. Delays follow RFC 6455 §7.2.3: the first is random in
+ * `[0, initialDelay]`, the next ones grow by `factor` up to `maxDelay`, each randomized ("full
+ * jitter") so that many clients do not reconnect in step. The count restarts after each open.
+ */
+export interface ReconnectOptions {
+  /** Most attempts in a row before giving up. Default `Infinity`. */
+  maxAttempts?: number;
+  /** Upper bound of the first delay, in ms. Default 1,000. */
+  initialDelay?: number;
+  /** Upper bound of any delay, in ms. Default 30,000. */
+  maxDelay?: number;
+  /** Growth of the delay bound per attempt. Default 2. */
+  factor?: number;
+  /**
+   * Decides whether to try again after `info` (a drop or a failed attempt). Default
+   * {@linkcode isTransient}: network failures, timeouts, 5xx and 429 answers, and close codes 1001,
+   * 1005, 1006, 1011–1014; not 4xx answers, TLS or argument errors, nor a server's 1000, 1002,
+   * 1003, 1007–1010.
+   */
+  shouldReconnect?: (info: CloseInfo) => boolean;
 }
 
 /** Event passed to `open` listeners. */
@@ -113,9 +141,25 @@ export interface ErrorEvent {
   readonly target: WebSocketClient;
 }
 
+/** Event passed to `reconnect` listeners: the connection dropped (or an attempt failed) and a new
+ * attempt is scheduled. */
+export interface ReconnectEvent {
+  readonly type: "reconnect";
+  /** How the last connection (or attempt) ended. */
+  readonly info: CloseInfo;
+  /** Whether that connection had been open (false: an attempt to connect failed). */
+  readonly wasOpen: boolean;
+  /** The number of the next attempt (1 for the first retry). */
+  readonly attempt: number;
+  /** Milliseconds until that attempt. */
+  readonly delay: number;
+  readonly target: WebSocketClient;
+}
+
 /** Events of {@linkcode WebSocketClient} by type. */
 export interface WebSocketClientEventMap {
   open: OpenEvent;
+  reconnect: ReconnectEvent;
   message: MessageEvent;
   ping: PingEvent;
   pong: PingEvent;
@@ -224,13 +268,73 @@ function normalizeHeaders(
 
 const KEEPALIVE_TAG = 0x6b; // 'k': first byte of keepalive ping payloads
 
+/** The state of one connection attempt: a protocol, a socket and their timers. */
+class Session {
+  readonly protocol: ClientProtocol;
+  readonly abort = new AbortController();
+  socket: Socket | undefined;
+  error: WebSocketError | undefined;
+  wasOpen = false;
+  ended = false;
+  openTimer: ReturnType<typeof setTimeout> | undefined;
+  closeTimer: ReturnType<typeof setTimeout> | undefined;
+  pingTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Pings waiting for their pong, by payload (insertion order = send order). */
+  readonly pings = new Map<
+    string,
+    { sentAt: number; resolve: (rtt: number) => void; reject: (e: Error) => void }
+  >();
+  // permessage-deflate: outgoing compression runs asynchronously (node:zlib), so sends queue
+  // behind any compression in progress to keep message order.
+  deflate: PerMessageDeflate | undefined;
+  deflater: Promise<Deflater> | undefined;
+  sendQueue = 0;
+  sendTail: Promise<unknown> = RESOLVED;
+
+  constructor(protocol: ClientProtocol) {
+    this.protocol = protocol;
+  }
+
+  clearTimers(): void {
+    clearTimeout(this.openTimer);
+    clearTimeout(this.closeTimer);
+    clearTimeout(this.pingTimer);
+    this.openTimer = this.closeTimer = this.pingTimer = undefined;
+  }
+}
+
+/**
+ * Whether a connection that ended with `info` is worth retrying (the default `shouldReconnect`).
+ */
+export function isTransient(info: CloseInfo): boolean {
+  const error = info.error;
+  if (error instanceof HandshakeError) {
+    return error.status !== undefined &&
+      (error.status >= 500 || error.status === 429 || error.status === 408);
+  }
+  if (error instanceof NetworkError) return error.code !== "TLS_ERROR";
+  if (error instanceof TimeoutError) return true;
+  if (
+    error instanceof ArgumentError || error instanceof AbortError ||
+    error instanceof InvalidStateError
+  ) {
+    return false;
+  }
+  if (info.received) {
+    const code = info.received.code;
+    return code === 1001 || code === 1005 || (code >= 1011 && code <= 1014);
+  }
+  return true; // dropped without a close frame (1006)
+}
+
 /**
  * One WebSocket connection, made by {@linkcode connect}.
  *
  * Messages are read with `for await (const message of client)` or with `message` listeners.
  * Until a `message` listener is added or an iteration starts, messages are queued (and reading
  * pauses once `maxQueue` are waiting), so none is lost between `connect()` resolving and the
- * first listener.
+ * first listener. With `reconnect`, the same object survives reconnections: iteration and
+ * listeners continue, `open` fires again, and `close` fires only when it gives up or is closed.
  */
 export class WebSocketClient {
   /** Readiness constant, as in the WHATWG API. */
@@ -244,29 +348,29 @@ export class WebSocketClient {
 
   /** The URL connected to (without user and password). */
   readonly url: string;
-  /** Resolves when the connection is open; rejects if it cannot be opened. */
+  /** Resolves when the connection is first open; rejects if it cannot be opened. */
   readonly opened: Promise<void>;
-  /** Resolves with how the connection ended, once it has. Never rejects. */
+  /** Resolves with how the connection ended, once it has for good. Never rejects. */
   readonly closed: Promise<CloseInfo>;
 
   readonly #target: WebSocketUrl;
   readonly #options: ClientOptions;
   readonly #settings: Settings;
-  readonly #protocol: ClientProtocol;
-  #socket: Socket | undefined;
+  readonly #headers: Array<readonly [string, string]>;
+  readonly #protocols: string[];
+  readonly #reconnect: Required<ReconnectOptions> | undefined;
+  #session: Session;
   #state: ReadyState = ReadyState.CONNECTING;
-  #wasOpen = false;
-  #error: WebSocketError | undefined;
+  #everOpen = false;
   #closeInfo: CloseInfo | undefined;
   #resolveOpened!: () => void;
   #rejectOpened!: (error: Error) => void;
   #resolveClosed!: (info: CloseInfo) => void;
-
-  #openTimer: ReturnType<typeof setTimeout> | undefined;
-  #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #pingTimer: ReturnType<typeof setTimeout> | undefined;
-  #abortConnect = new AbortController();
   #onUserAbort: (() => void) | undefined;
+  /** close()/terminate() was called: no reconnection. */
+  #closing: { code: number; reason: string } | undefined;
+  #attempt = 0;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
 
   readonly #listeners: { [K in keyof WebSocketClientEventMap]?: ListenerEntry[] } = {};
   // Messages waiting for an iterator or a first listener.
@@ -278,21 +382,8 @@ export class WebSocketClient {
     reject: (e: Error) => void;
   }> = [];
   #readPaused: { promise: Promise<void>; resume: () => void } | undefined;
-
-  // Pings waiting for their pong, by payload (insertion order = send order).
-  #pings = new Map<
-    string,
-    { sentAt: number; resolve: (rtt: number) => void; reject: (e: Error) => void }
-  >();
   #pingCounter = 0;
   #latency: number | undefined;
-
-  // permessage-deflate: outgoing compression runs asynchronously (node:zlib), so sends queue
-  // behind any compression in progress to keep message order.
-  #deflate: PerMessageDeflate | undefined;
-  #deflater: Promise<Deflater> | undefined;
-  #sendQueue = 0;
-  #sendTail: Promise<unknown> = RESOLVED;
 
   /**
    * Starts connecting at once; prefer {@linkcode connect}, which waits for `opened`.
@@ -318,7 +409,8 @@ export class WebSocketClient {
     if (this.#target.authorization && !headers.some(([n]) => n.toLowerCase() === "authorization")) {
       headers.push(["Authorization", this.#target.authorization]);
     }
-    const protocols = options.protocols === undefined
+    this.#headers = headers;
+    this.#protocols = options.protocols === undefined
       ? []
       : typeof options.protocols === "string"
       ? [options.protocols]
@@ -326,11 +418,30 @@ export class WebSocketClient {
     if (options.connector !== undefined && typeof options.connector !== "function") {
       throw new ArgumentError("INVALID_OPTION", "connector must be a function");
     }
-    this.#protocol = new ClientProtocol({
+    this.#reconnect = normalizeReconnect(options.reconnect);
+    this.#session = new Session(this.#newProtocol()); // validates headers, protocols, limits
+    this.opened = new Promise((resolve, reject) => {
+      this.#resolveOpened = resolve;
+      this.#rejectOpened = reject;
+    });
+    this.opened.catch(() => {}); // observed through connect() or the close event
+    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    const signal = options.signal;
+    if (signal) {
+      this.#onUserAbort = () => this.#abortByUser(signal.reason);
+      signal.addEventListener("abort", this.#onUserAbort, { once: true });
+    }
+    if (signal?.aborted) this.#abortByUser(signal.reason);
+    else this.#start(this.#session);
+  }
+
+  #newProtocol(): ClientProtocol {
+    const options = this.#options;
+    return new ClientProtocol({
       host: this.#target.host,
       path: this.#target.path,
-      headers,
-      protocols,
+      headers: this.#headers,
+      protocols: this.#protocols,
       extensions: [
         ...(options.extensions ?? []),
         ...(options.compression === false ? [] : [
@@ -341,41 +452,34 @@ export class WebSocketClient {
       maxFragments: options.maxFragments ?? DEFAULTS.maxFragments,
       random: options.random,
     });
-    this.opened = new Promise((resolve, reject) => {
-      this.#resolveOpened = resolve;
-      this.#rejectOpened = reject;
-    });
-    this.opened.catch(() => {}); // observed through connect() or the close event
-    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#start();
   }
 
   // ---------------------------------------------------------------------------------------------
   // Public state.
 
-  /** `CONNECTING` (0), `OPEN` (1), `CLOSING` (2) or `CLOSED` (3). */
+  /** `CONNECTING` (0, also while waiting to reconnect), `OPEN` (1), `CLOSING` (2) or `CLOSED` (3). */
   get readyState(): ReadyState {
     return this.#state;
   }
 
   /** The subprotocol the server chose, or "". */
   get protocol(): string {
-    return this.#protocol.protocol;
+    return this.#session.protocol.protocol;
   }
 
   /** The extensions in effect, as the server's `Sec-WebSocket-Extensions` listed them. */
   get extensions(): string {
-    return this.#protocol.extensions.map((e) => e.header).join(", ");
+    return this.#session.protocol.extensions.map((e) => e.header).join(", ");
   }
 
   /** The server's handshake response (status and headers), once received. */
   get response(): HttpResponse | undefined {
-    return this.#protocol.response;
+    return this.#session.protocol.response;
   }
 
   /** Bytes given to `send` and not yet handed to the operating system. */
   get bufferedAmount(): number {
-    return this.#socket?.bufferedAmount ?? 0;
+    return this.#session.socket?.bufferedAmount ?? 0;
   }
 
   /** Round-trip time of the last answered ping, in milliseconds. */
@@ -418,7 +522,7 @@ export class WebSocketClient {
   ): void {
     const list = this.#listeners[type];
     if (!list) return;
-    const index = list.findIndex((e) => e.fn === listener);
+    const index = list.findIndex((e) => e.fn === (listener as unknown));
     if (index >= 0) this.#listeners[type] = list.filter((_, i) => i !== index);
   }
 
@@ -445,7 +549,8 @@ export class WebSocketClient {
   /**
    * Sends a message: a string as text, bytes as binary (see `options.binary`). Resolves when the
    * frame has been handed to the socket and its write queue is under the high-water mark (the
-   * backpressure point); rejects if the message cannot be sent.
+   * backpressure point); rejects if the message cannot be sent. Bytes must not be modified until
+   * the promise settles.
    *
    * @throws {InvalidStateError} `NOT_OPEN` (as a rejection) unless the connection is open.
    * @throws {ArgumentError} `INVALID_DATA` (as a rejection) for an unsupported data type.
@@ -458,63 +563,74 @@ export class WebSocketClient {
       return Promise.reject(error);
     }
     const binary = options?.binary ?? typeof data !== "string";
-    const deflate = this.#deflate;
+    const session = this.#session;
+    const deflate = session.deflate;
     const compress = deflate !== undefined && options?.compress !== false && deflate.canCompress &&
       payload.length >= deflate.parameters.threshold;
-    if (!compress && this.#sendQueue === 0) {
+    if (!compress && session.sendQueue === 0) {
       try {
-        this.#sendNow(payload, binary, false);
+        this.#sendNow(session, payload, binary, false);
       } catch (error) {
         return Promise.reject(this.#stateError(error));
       }
-      return this.#flush();
+      return this.#flush(session);
     }
-    return this.#sendLater(payload, binary, compress);
+    return this.#sendLater(session, payload, binary, compress);
   }
 
-  #sendNow(payload: string | Uint8Array, binary: boolean, compressed: boolean): void {
+  #sendNow(
+    session: Session,
+    payload: string | Uint8Array,
+    binary: boolean,
+    compressed: boolean,
+  ): void {
     const fragmentSize = this.#settings.fragmentSize;
     if (binary) {
       const bytes = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
-      this.#protocol.sendBinary(bytes, { fragmentSize, compressed });
+      session.protocol.sendBinary(bytes, { fragmentSize, compressed });
     } else {
-      this.#protocol.sendText(payload, { fragmentSize, compressed });
+      session.protocol.sendText(payload, { fragmentSize, compressed });
     }
   }
 
   /** Sends after the compressions queued before it, compressing this message if asked. */
-  #sendLater(payload: string | Uint8Array, binary: boolean, compress: boolean): Promise<void> {
+  #sendLater(
+    session: Session,
+    payload: string | Uint8Array,
+    binary: boolean,
+    compress: boolean,
+  ): Promise<void> {
     if (this.#state !== ReadyState.OPEN) {
       return Promise.reject(
         this.#stateError(new InvalidStateError("NOT_OPEN", "connection is not open")),
       );
     }
-    this.#sendQueue++;
-    const job = this.#sendTail.then(async () => {
+    session.sendQueue++;
+    const job = session.sendTail.then(async () => {
       try {
         let bytes = payload;
         if (compress) {
           const raw = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
-          bytes = await (await this.#getDeflater()).deflate(raw);
+          bytes = await (await this.#getDeflater(session)).deflate(raw);
         }
         try {
-          this.#sendNow(bytes, binary, compress);
+          this.#sendNow(session, bytes, binary, compress);
         } catch (error) {
           throw this.#stateError(error);
         }
-        await this.#flush();
+        await this.#flush(session);
       } finally {
-        this.#sendQueue--;
+        session.sendQueue--;
       }
     });
-    this.#sendTail = job.catch(() => {});
+    session.sendTail = job.catch(() => {});
     return job;
   }
 
-  #getDeflater(): Promise<Deflater> {
-    const settings = this.#deflate!.deflaterSettings;
+  #getDeflater(session: Session): Promise<Deflater> {
+    const settings = session.deflate!.deflaterSettings;
     // node:zlib is loaded only when a message is actually compressed.
-    return this.#deflater ??= import("./adapters/deflate.ts").then((m) =>
+    return session.deflater ??= import("./adapters/deflate.ts").then((m) =>
       m.createNodeDeflater(settings)
     );
   }
@@ -535,33 +651,37 @@ export class WebSocketClient {
       payload[0] = 0x70; // 'p'
       new DataView(payload.buffer).setUint32(1, ++this.#pingCounter);
     } else {
-      payload = typeof data === "string" ? new TextEncoder().encode(data) : toBytes(data).slice();
+      try {
+        payload = typeof data === "string" ? new TextEncoder().encode(data) : toBytes(data).slice();
+      } catch (error) {
+        return Promise.reject(error);
+      }
     }
-    return this.#sendPing(payload);
+    return this.#sendPing(this.#session, payload);
   }
 
-  #sendPing(payload: Uint8Array): Promise<number> {
+  #sendPing(session: Session, payload: Uint8Array): Promise<number> {
     const key = latin1(payload);
-    if (this.#pings.has(key)) {
+    if (session.pings.has(key)) {
       return Promise.reject(
         new ArgumentError("INVALID_DATA", "a ping with the same data is already awaiting its pong"),
       );
     }
     try {
-      this.#protocol.sendPing(payload);
+      session.protocol.sendPing(payload);
     } catch (error) {
       return Promise.reject(this.#stateError(error));
     }
     const promise = new Promise<number>((resolve, reject) => {
-      this.#pings.set(key, { sentAt: performance.now(), resolve, reject });
+      session.pings.set(key, { sentAt: performance.now(), resolve, reject });
     });
-    this.#flush().catch(() => {}); // a failed write ends the connection, which rejects the ping
+    this.#flush(session).catch(() => {}); // a failed write ends the connection: the ping rejects
     return promise;
   }
 
   /**
    * Starts the closing handshake and resolves once the connection is closed (at most
-   * `closeTimeout` later). Calling it again returns the same outcome.
+   * `closeTimeout` later). Calling it again returns the same outcome. Stops reconnecting.
    *
    * @throws {ArgumentError} (as a rejection) a code other than 1000 or 3000–4999, or a reason
    * longer than 123 UTF-8 bytes.
@@ -572,50 +692,77 @@ export class WebSocketClient {
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#startClose(code, reason);
+    this.#closing ??= { code, reason };
+    const session = this.#session;
+    if (this.#state === ReadyState.CONNECTING) {
+      if (this.#reconnectTimer !== undefined) this.#giveUp();
+      else this.#failOpen(session, new AbortError("connection closed before it was open"));
+    } else if (this.#state === ReadyState.OPEN) {
+      session.protocol.sendClose(code, reason);
+      this.#state = ReadyState.CLOSING;
+      this.#flush(session).catch(() => {});
+      this.#armCloseTimer(session);
+    }
     return this.closed;
   }
 
-  /** Closes the TCP connection at once, without a closing handshake. */
+  /** Closes the TCP connection at once, without a closing handshake. Stops reconnecting. */
   terminate(): void {
     if (this.#state === ReadyState.CLOSED) return;
+    this.#closing ??= { code: CloseCode.ABNORMAL_CLOSURE, reason: "" };
+    const session = this.#session;
     if (this.#state === ReadyState.CONNECTING) {
-      this.#failOpen(new AbortError("connection terminated"));
+      if (this.#reconnectTimer !== undefined) this.#giveUp();
+      else this.#failOpen(session, new AbortError("connection terminated"));
       return;
     }
     this.#state = ReadyState.CLOSING;
-    this.#socket?.close();
+    session.socket?.close();
   }
 
-  #startClose(code: number, reason: string): void {
+  #abortByUser(reason: unknown): void {
+    const session = this.#session;
+    this.#closing ??= { code: CloseCode.GOING_AWAY, reason: "aborted" };
     if (this.#state === ReadyState.CONNECTING) {
-      this.#failOpen(new AbortError("connection closed before it was open"));
-      return;
+      if (this.#reconnectTimer !== undefined) this.#giveUp();
+      else this.#failOpen(session, new AbortError("connect aborted", { cause: reason }));
+    } else if (this.#state === ReadyState.OPEN) {
+      session.protocol.fail(
+        new AbortError("connection aborted", { cause: reason }),
+        CloseCode.GOING_AWAY,
+        "aborted",
+      );
+      this.#state = ReadyState.CLOSING;
+      this.#process(session);
+      this.#armCloseTimer(session);
     }
-    if (this.#state !== ReadyState.OPEN) return;
-    this.#protocol.sendClose(code, reason);
-    this.#state = ReadyState.CLOSING;
-    this.#flush().catch(() => {});
-    this.#armCloseTimer();
   }
 
   #stateError(error: unknown): unknown {
-    if (error instanceof InvalidStateError && this.#closeInfo) {
-      return new InvalidStateError(
-        "NOT_OPEN",
-        `${error.message}: ${describeEnd(this.#closeInfo)}`,
-        {
-          cause: new ConnectionClosedError(this.#closeInfo),
-        },
-      );
+    if (error instanceof InvalidStateError) {
+      if (this.#closeInfo) {
+        return new InvalidStateError(
+          "NOT_OPEN",
+          `${error.message}: ${describeEnd(this.#closeInfo)}`,
+          {
+            cause: new ConnectionClosedError(this.#closeInfo),
+          },
+        );
+      }
+      if (
+        this.#reconnectTimer !== undefined ||
+        (this.#everOpen && this.#state === ReadyState.CONNECTING)
+      ) {
+        return new InvalidStateError("NOT_OPEN", "connection is reconnecting");
+      }
     }
     return error;
   }
 
   /** Writes out what the protocol queued; resolves like the last write. */
-  #flush(): Promise<void> {
-    const writes = this.#protocol.takeWrites();
-    const socket = this.#socket;
+  #flush(session: Session): Promise<void> {
+    const writes = session.protocol.takeWrites();
+    const socket = session.socket;
     if (writes.length === 0 || !socket) return RESOLVED;
     let last: Promise<void> = RESOLVED;
     for (let i = 0; i < writes.length; i++) {
@@ -719,35 +866,14 @@ export class WebSocketClient {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Connection lifecycle.
+  // Connection lifecycle: one Session per attempt.
 
-  async #start(): Promise<void> {
+  async #start(session: Session): Promise<void> {
     const { openTimeout } = this.#settings;
-    const signal = this.#options.signal;
-    if (signal) {
-      if (signal.aborted) {
-        this.#failOpen(new AbortError("connect aborted", { cause: signal.reason }));
-        return;
-      }
-      this.#onUserAbort = () => {
-        if (this.#state === ReadyState.CONNECTING) {
-          this.#failOpen(new AbortError("connect aborted", { cause: signal.reason }));
-        } else if (this.#state === ReadyState.OPEN) {
-          this.#protocol.fail(
-            new AbortError("connection aborted", { cause: signal.reason }),
-            CloseCode.GOING_AWAY,
-            "aborted",
-          );
-          this.#state = ReadyState.CLOSING;
-          this.#flush().catch(() => {});
-          this.#armCloseTimer();
-        }
-      };
-      signal.addEventListener("abort", this.#onUserAbort, { once: true });
-    }
     if (openTimeout > 0) {
-      this.#openTimer = setTimeout(() => {
+      session.openTimer = setTimeout(() => {
         this.#failOpen(
+          session,
           new TimeoutError("OPEN_TIMEOUT", `no open connection after ${openTimeout} ms`),
         );
       }, openTimeout);
@@ -759,131 +885,136 @@ export class WebSocketClient {
         hostname: this.#target.hostname,
         port: this.#target.port,
         tls: this.#target.secure ? (this.#options.tls ?? {}) : undefined,
-        signal: this.#abortConnect.signal,
+        signal: session.abort.signal,
       });
     } catch (error) {
       this.#failOpen(
+        session,
         error instanceof WebSocketError
           ? error
           : new NetworkError("NETWORK_ERROR", String(error), { cause: error }),
       );
       return;
     }
-    if (this.#state !== ReadyState.CONNECTING) {
+    if (session.ended || session.protocol.state !== ReadyState.CONNECTING) {
       socket.close(); // timed out or aborted meanwhile
       return;
     }
-    this.#socket = socket;
-    this.#protocol.sendRequest();
-    this.#flush().catch(() => {});
-    this.#readLoop(socket);
+    session.socket = socket;
+    session.protocol.sendRequest();
+    this.#flush(session).catch(() => {});
+    this.#readLoop(session, socket);
   }
 
-  /** Fails a connection attempt that is not open yet. */
-  #failOpen(error: WebSocketError): void {
-    if (this.#state !== ReadyState.CONNECTING) return;
-    this.#error ??= error;
-    this.#abortConnect.abort(error);
-    this.#protocol.fail(error);
-    this.#state = ReadyState.CLOSED;
-    this.#socket?.close();
-    this.#rejectOpened(this.#error);
-    this.#finish();
+  /** Fails an attempt that is not open yet. */
+  #failOpen(session: Session, error: WebSocketError): void {
+    if (session.ended || session.wasOpen) return;
+    session.error ??= error;
+    session.abort.abort(error);
+    session.protocol.fail(error);
+    session.socket?.close();
+    this.#endSession(session);
   }
 
-  async #readLoop(socket: Socket): Promise<void> {
-    const protocol = this.#protocol;
+  async #readLoop(session: Session, socket: Socket): Promise<void> {
+    const protocol = session.protocol;
     try {
       for (;;) {
         const chunk = await socket.read();
         if (chunk === null) {
+          if (session.wasOpen && !protocol.closeReceived && !session.error) {
+            session.error = new NetworkError(
+              "UNEXPECTED_EOF",
+              "the server closed the TCP connection without a close frame",
+            );
+          }
           protocol.receiveEof();
-          this.#process();
+          this.#process(session);
           break;
         }
         protocol.receiveData(chunk);
-        this.#process();
-        if (protocol.state === ReadyState.CLOSED || this.#state === ReadyState.CLOSED) break;
+        this.#process(session);
+        if (protocol.state === ReadyState.CLOSED || session.ended) break;
         if (this.#readPaused) await this.#readPaused.promise;
       }
     } catch (error) {
       // The socket failed (reset, TLS error...): the connection is lost.
-      if (!this.#error && !(protocol.closeReceived && protocol.closeSent)) {
-        this.#error = error instanceof WebSocketError
+      if (!session.error && !(protocol.closeReceived && protocol.closeSent)) {
+        session.error = error instanceof WebSocketError
           ? error
           : new NetworkError("NETWORK_ERROR", String(error), { cause: error });
       }
       protocol.receiveEof();
-      this.#process();
+      this.#process(session);
     }
     socket.close();
     await socket.closed;
-    if (this.#state === ReadyState.CONNECTING) {
-      this.#failOpen(
-        this.#error ?? protocol.failure ??
-          new HandshakeError("HANDSHAKE_INTERRUPTED", "connection closed during the handshake"),
-      );
-      return;
+    if (!session.wasOpen && !session.error) {
+      session.error = protocol.failure ??
+        new HandshakeError("HANDSHAKE_INTERRUPTED", "connection closed during the handshake");
     }
-    this.#finish();
+    this.#endSession(session);
   }
 
   /** Handles what the protocol produced: writes first, then events. */
-  #process(): void {
-    const protocol = this.#protocol;
-    if (protocol.hasWrites) this.#flush().catch(() => {});
+  #process(session: Session): void {
+    const protocol = session.protocol;
+    if (protocol.hasWrites) this.#flush(session).catch(() => {});
     const events = protocol.takeEvents();
-    for (let i = 0; i < events.length; i++) this.#handle(events[i]);
-    if (protocol.closeExpected()) {
+    for (let i = 0; i < events.length; i++) this.#handle(session, events[i]);
+    if (protocol.closeExpected() && !session.ended) {
       if (this.#state === ReadyState.OPEN) this.#state = ReadyState.CLOSING;
-      this.#armCloseTimer();
+      this.#armCloseTimer(session);
     }
   }
 
-  #handle(event: ProtocolEvent): void {
+  #handle(session: Session, event: ProtocolEvent): void {
     switch (event.type) {
       case "message":
         this.#deliver(event.data);
         return;
       case "open":
-        this.#state = ReadyState.OPEN;
-        this.#wasOpen = true;
-        this.#deflate = this.#protocol.extensions.find((e) => e instanceof PerMessageDeflate) as
+        session.wasOpen = true;
+        clearTimeout(session.openTimer);
+        session.openTimer = undefined;
+        session.deflate = session.protocol.extensions.find((e) => e instanceof PerMessageDeflate) as
           | PerMessageDeflate
           | undefined;
-        clearTimeout(this.#openTimer);
-        this.#openTimer = undefined;
-        this.#resolveOpened();
+        this.#state = ReadyState.OPEN;
+        this.#attempt = 0;
+        if (!this.#everOpen) {
+          this.#everOpen = true;
+          this.#resolveOpened();
+        }
         this.#emit("open", { type: "open", target: this });
-        this.#scheduleKeepalive();
+        this.#scheduleKeepalive(session);
         return;
       case "ping":
         this.#emit("ping", { type: "ping", data: event.data, target: this });
         return;
       case "pong":
-        this.#settlePings(event.data);
+        this.#settlePings(session, event.data);
         this.#emit("pong", { type: "pong", data: event.data, target: this });
         return;
       case "close":
         if (this.#state === ReadyState.OPEN) this.#state = ReadyState.CLOSING;
         return;
       case "error":
-        if (this.#state === ReadyState.CONNECTING) {
-          this.#error ??= event.error;
-          return; // reported through connect()'s rejection
+        session.error ??= event.error;
+        // Before open, failures are reported by connect()'s rejection (or a reconnect event).
+        if (session.wasOpen) {
+          this.#emit("error", { type: "error", error: event.error, target: this });
         }
-        this.#error ??= event.error;
-        this.#emit("error", { type: "error", error: event.error, target: this });
         return;
     }
   }
 
-  #settlePings(data: Uint8Array): void {
+  #settlePings(session: Session, data: Uint8Array): void {
     const key = latin1(data);
-    if (!this.#pings.has(key)) return;
+    if (!session.pings.has(key)) return;
     const now = performance.now();
-    for (const [k, ping] of this.#pings) {
-      this.#pings.delete(k);
+    for (const [k, ping] of session.pings) {
+      session.pings.delete(k);
       const rtt = now - ping.sentAt;
       if (k === key) this.#latency = rtt;
       ping.resolve(rtt);
@@ -891,83 +1022,129 @@ export class WebSocketClient {
     }
   }
 
-  #armCloseTimer(): void {
-    if (this.#closeTimer !== undefined || this.#state === ReadyState.CLOSED) return;
-    this.#stopKeepalive();
+  #armCloseTimer(session: Session): void {
+    if (session.closeTimer !== undefined || session.ended) return;
+    clearTimeout(session.pingTimer);
+    session.pingTimer = undefined;
     const { closeTimeout } = this.#settings;
     if (closeTimeout === 0) return;
-    this.#closeTimer = setTimeout(() => {
+    session.closeTimer = setTimeout(() => {
       // RFC 6455 §7.1.1: the server should close TCP first; past the deadline, the client does.
-      const protocol = this.#protocol;
+      const protocol = session.protocol;
       if (!(protocol.closeReceived && protocol.closeSent)) {
-        this.#error ??= new TimeoutError(
+        session.error ??= new TimeoutError(
           "CLOSE_TIMEOUT",
           `closing handshake not completed within ${closeTimeout} ms`,
         );
       }
-      this.#socket?.close();
+      session.socket?.close();
     }, closeTimeout);
   }
 
-  #scheduleKeepalive(): void {
+  #scheduleKeepalive(session: Session): void {
     const { pingInterval, pingTimeout } = this.#settings;
     if (pingInterval === 0) return;
-    this.#pingTimer = setTimeout(() => {
-      this.#pingTimer = undefined;
-      if (this.#state !== ReadyState.OPEN) return;
+    session.pingTimer = setTimeout(() => {
+      session.pingTimer = undefined;
+      if (session.ended || this.#state !== ReadyState.OPEN) return;
       const payload = new Uint8Array(5);
       payload[0] = KEEPALIVE_TAG;
       new DataView(payload.buffer).setUint32(1, ++this.#pingCounter);
       let answered = false;
       const deadline = pingTimeout > 0
         ? setTimeout(() => {
-          if (answered || this.#state !== ReadyState.OPEN) return;
+          if (answered || session.ended || this.#state !== ReadyState.OPEN) return;
           const error = new TimeoutError(
             "PING_TIMEOUT",
             `no pong within ${pingTimeout} ms: the server or the network is not responding`,
           );
-          this.#protocol.fail(error, CloseCode.INTERNAL_ERROR, "keepalive ping timeout");
+          session.protocol.fail(error, CloseCode.INTERNAL_ERROR, "keepalive ping timeout");
           this.#state = ReadyState.CLOSING;
-          this.#process(); // writes the 1011 close frame, reports the error, arms the close timer
+          this.#process(session); // writes the 1011 close frame, reports the error, arms the timer
         }, pingTimeout)
         : undefined;
-      this.#sendPing(payload).then(() => {
+      this.#sendPing(session, payload).then(() => {
         answered = true;
         clearTimeout(deadline);
-        this.#scheduleKeepalive();
+        this.#scheduleKeepalive(session);
       }, () => clearTimeout(deadline));
     }, pingInterval);
   }
 
-  #stopKeepalive(): void {
-    clearTimeout(this.#pingTimer);
-    this.#pingTimer = undefined;
-  }
-
-  /** The transport is gone: settle everything, once. */
-  #finish(): void {
-    if (this.#closeInfo) return;
-    this.#state = ReadyState.CLOSED;
-    clearTimeout(this.#openTimer);
-    clearTimeout(this.#closeTimer);
-    this.#stopKeepalive();
-    if (this.#onUserAbort) this.#options.signal?.removeEventListener("abort", this.#onUserAbort);
-    const protocol = this.#protocol;
+  /** How a session ended. */
+  #sessionInfo(session: Session): CloseInfo {
+    const protocol = session.protocol;
     const received: CloseFrame | undefined = protocol.closeReceived;
     const sent: CloseFrame | undefined = protocol.closeSent;
-    const error = this.#error ?? protocol.failure;
-    const info: CloseInfo = {
+    return {
       code: received?.code ?? CloseCode.ABNORMAL_CLOSURE,
       reason: received?.reason ?? "",
       wasClean: received !== undefined && sent !== undefined,
       received,
       sent,
-      error,
+      error: session.error ?? protocol.failure,
     };
-    this.#closeInfo = info;
+  }
+
+  /** A session's transport is gone: reconnect, or settle everything. Runs once per session. */
+  #endSession(session: Session): void {
+    if (session.ended) return;
+    session.ended = true;
+    session.clearTimers();
+    const info = this.#sessionInfo(session);
     const closedError = new ConnectionClosedError(info);
-    for (const ping of this.#pings.values()) ping.reject(closedError);
-    this.#pings.clear();
+    for (const ping of session.pings.values()) ping.reject(closedError);
+    session.pings.clear();
+    session.deflater?.then((d) => d.close(), () => {});
+    if (session !== this.#session) return;
+
+    const policy = this.#reconnect;
+    if (
+      policy && !this.#closing && this.#attempt < policy.maxAttempts && policy.shouldReconnect(info)
+    ) {
+      const attempt = ++this.#attempt;
+      const bound = Math.min(policy.maxDelay, policy.initialDelay * policy.factor ** (attempt - 1));
+      const delay = Math.round(Math.random() * bound); // RFC 6455 §7.2.3, "full jitter"
+      this.#state = ReadyState.CONNECTING;
+      this.#emit("reconnect", {
+        type: "reconnect",
+        info,
+        wasOpen: session.wasOpen,
+        attempt,
+        delay,
+        target: this,
+      });
+      this.#reconnectTimer = setTimeout(() => {
+        this.#reconnectTimer = undefined;
+        if (this.#closing) return;
+        this.#session = new Session(this.#newProtocol());
+        this.#start(this.#session);
+      }, delay);
+      return;
+    }
+    this.#finish(info, session.wasOpen);
+  }
+
+  /** Stops waiting to reconnect (close(), terminate() or abort during the wait). */
+  #giveUp(): void {
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    const closing = this.#closing ?? { code: CloseCode.NORMAL_CLOSURE, reason: "" };
+    this.#finish({ code: closing.code, reason: closing.reason, wasClean: true }, true);
+  }
+
+  /** Everything is over: settle promises, iterators and listeners, once. */
+  #finish(info: CloseInfo, wasOpen: boolean): void {
+    if (this.#closeInfo) return;
+    this.#state = ReadyState.CLOSED;
+    this.#closeInfo = info;
+    if (this.#onUserAbort) this.#options.signal?.removeEventListener("abort", this.#onUserAbort);
+    if (!this.#everOpen) {
+      this.#rejectOpened(
+        info.error ?? new ConnectionClosedError(info, "connection closed before it was open"),
+      );
+    }
+    const closedError = new ConnectionClosedError(info);
     const takers = this.#takers;
     this.#takers = [];
     for (const taker of takers) {
@@ -975,14 +1152,40 @@ export class WebSocketClient {
       else taker.reject(closedError);
     }
     if (this.#readPaused) this.#readPaused.resume();
-    this.#deflater?.then((d) => d.close(), () => {});
     this.#resolveClosed(info);
     // A connection that never opened is reported by the rejection of `opened` / connect().
-    if (this.#wasOpen) this.#emit("close", { type: "close", ...info, target: this });
+    if (wasOpen || this.#everOpen) this.#emit("close", { type: "close", ...info, target: this });
   }
 }
 
-/** Whether a close counts as normal for iteration: clean, with 1000, 1001 or no status. */
+function normalizeReconnect(
+  option: ClientOptions["reconnect"],
+): Required<ReconnectOptions> | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option !== true && (typeof option !== "object" || option === null)) {
+    throw new ArgumentError("INVALID_OPTION", "reconnect must be a boolean or an object");
+  }
+  const o = option === true ? {} : option;
+  const number = (name: keyof ReconnectOptions, fallback: number, min: number): number => {
+    const value = o[name] ?? fallback;
+    if (typeof value !== "number" || Number.isNaN(value) || value < min) {
+      throw new ArgumentError("INVALID_OPTION", `reconnect.${name} must be a number >= ${min}`);
+    }
+    return value;
+  };
+  const shouldReconnect = o.shouldReconnect ?? isTransient;
+  if (typeof shouldReconnect !== "function") {
+    throw new ArgumentError("INVALID_OPTION", "reconnect.shouldReconnect must be a function");
+  }
+  return {
+    maxAttempts: number("maxAttempts", Infinity, 0),
+    initialDelay: number("initialDelay", 1000, 0),
+    maxDelay: number("maxDelay", 30_000, 0),
+    factor: number("factor", 2, 1),
+    shouldReconnect,
+  };
+}
+
 function isNormalClose(info: CloseInfo): boolean {
   return info.wasClean && info.error === undefined &&
     (info.code === 1000 || info.code === 1001 || info.code === 1005);

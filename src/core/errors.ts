@@ -76,6 +76,7 @@ export type NetworkErrorCode =
   | "CONNECTION_REFUSED"
   | "HOST_NOT_FOUND"
   | "CONNECTION_RESET"
+  | "UNEXPECTED_EOF"
   | "TLS_ERROR"
   | "PROXY_ERROR"
   | "NETWORK_ERROR";

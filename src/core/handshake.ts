@@ -216,7 +216,14 @@ export function checkResponse(
   if (extHeader !== undefined && extHeader.trim() !== "") {
     const factories = expected.extensionFactories ?? [];
     const used = new Set<string>();
-    for (const element of parseExtensions(extHeader)) {
+    let elements;
+    try {
+      elements = parseExtensions(extHeader);
+    } catch (error) {
+      const e = error as HandshakeError;
+      throw new HandshakeError(e.code, e.message, details);
+    }
+    for (const element of elements) {
       const factory = factories.find((f) => f.name === element.name);
       if (!factory) {
         throw new HandshakeError(
@@ -248,7 +255,7 @@ export function checkResponse(
   const protoHeader = h["sec-websocket-protocol"];
   if (protoHeader !== undefined) {
     protocol = protoHeader.trim();
-    if (protocol !== "" && !(expected.protocols ?? []).includes(protocol)) {
+    if (!(expected.protocols ?? []).includes(protocol)) {
       throw new HandshakeError(
         "UNEXPECTED_SUBPROTOCOL",
         `server chose subprotocol ${JSON.stringify(protocol)}, which was not offered`,

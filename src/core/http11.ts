@@ -98,7 +98,9 @@ export class HttpResponseParser {
       const b = chunk[i++];
       this.#append(b);
       if (b !== LF) {
-        if (this.#length - this.#lineStart > this.#maxLine + 1) {
+        // The line may reach maxLine bytes plus its CR; a longer one fails now, before its end.
+        const length = this.#length - this.#lineStart;
+        if (length > this.#maxLine + 1 || (length === this.#maxLine + 1 && b !== CR)) {
           throw new HandshakeError(
             "RESPONSE_TOO_LARGE",
             `HTTP response line longer than ${this.#maxLine} bytes`,
