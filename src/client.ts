@@ -276,6 +276,10 @@ class Session {
   error: WebSocketError | undefined;
   wasOpen = false;
   ended = false;
+  /** terminate() closed the socket: what follows is not a network error. */
+  terminated = false;
+  /** The error event was emitted for `error`. */
+  errorReported = false;
   openTimer: ReturnType<typeof setTimeout> | undefined;
   closeTimer: ReturnType<typeof setTimeout> | undefined;
   pingTimer: ReturnType<typeof setTimeout> | undefined;
@@ -717,6 +721,7 @@ export class WebSocketClient {
       return;
     }
     this.#state = ReadyState.CLOSING;
+    session.terminated = true;
     session.socket?.close();
   }
 
@@ -922,7 +927,7 @@ export class WebSocketClient {
       for (;;) {
         const chunk = await socket.read();
         if (chunk === null) {
-          if (session.wasOpen && !protocol.closeReceived && !session.error) {
+          if (session.wasOpen && !protocol.closeReceived && !session.error && !session.terminated) {
             session.error = new NetworkError(
               "UNEXPECTED_EOF",
               "the server closed the TCP connection without a close frame",
@@ -939,7 +944,9 @@ export class WebSocketClient {
       }
     } catch (error) {
       // The socket failed (reset, TLS error...): the connection is lost.
-      if (!session.error && !(protocol.closeReceived && protocol.closeSent)) {
+      if (
+        !session.error && !session.terminated && !(protocol.closeReceived && protocol.closeSent)
+      ) {
         session.error = error instanceof WebSocketError
           ? error
           : new NetworkError("NETWORK_ERROR", String(error), { cause: error });
@@ -1002,7 +1009,8 @@ export class WebSocketClient {
       case "error":
         session.error ??= event.error;
         // Before open, failures are reported by connect()'s rejection (or a reconnect event).
-        if (session.wasOpen) {
+        if (session.wasOpen && !session.errorReported) {
+          session.errorReported = true;
           this.#emit("error", { type: "error", error: event.error, target: this });
         }
         return;
@@ -1092,6 +1100,11 @@ export class WebSocketClient {
     session.ended = true;
     session.clearTimers();
     const info = this.#sessionInfo(session);
+    if (session.wasOpen && info.error && !session.errorReported) {
+      // A drop, reset or close timeout: report it like the protocol errors, before close.
+      session.errorReported = true;
+      this.#emit("error", { type: "error", error: info.error, target: this });
+    }
     const closedError = new ConnectionClosedError(info);
     for (const ping of session.pings.values()) ping.reject(closedError);
     session.pings.clear();

@@ -38,6 +38,7 @@ interface BunSocketHandler {
   end(socket: BunSocket): void;
   error(socket: BunSocket, error: Error): void;
   connectError?(socket: BunSocket, error: Error): void;
+  handshake?(socket: BunSocket, success: boolean, authorizationError: Error | null): void;
 }
 
 interface BunApi {
@@ -78,7 +79,16 @@ const handler: BunSocketHandler = {
   error(socket, error) {
     socket.data?.onError(error);
   },
+  // TLS: Bun.connect resolves once TCP is open; the certificate verdict comes here later.
+  handshake(socket, success, authorizationError) {
+    const result = { success, error: authorizationError ?? undefined };
+    if (socket.data) socket.data.onHandshake(result);
+    else earlyHandshakes.set(socket, result);
+  },
 };
+
+/** Handshake results that arrived before the adapter was attached to its socket. */
+const earlyHandshakes = new WeakMap<BunSocket, { success: boolean; error?: Error }>();
 
 /** Opens a TCP or TLS connection with `Bun.connect`. */
 export const connectBun: Connector = async (options: ConnectOptions): Promise<Socket> => {
@@ -120,8 +130,18 @@ export const connectBun: Connector = async (options: ConnectOptions): Promise<So
     if (onAbort) signal!.removeEventListener("abort", onAbort);
   }
   raw.setNoDelay?.(true);
-  const socket = new BunAdapterSocket(raw);
+  const socket = new BunAdapterSocket(raw, t?.rejectUnauthorized !== false);
   raw.data = socket;
+  if (t) {
+    const early = earlyHandshakes.get(raw);
+    if (early) socket.onHandshake(early);
+    try {
+      await socket.handshake;
+    } catch (error) {
+      socket.close();
+      throw toNetworkError(error, context);
+    }
+  }
   return socket;
 };
 
@@ -138,11 +158,33 @@ export class BunAdapterSocket implements Socket {
   #queued = 0;
   #drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   #endAfterFlush = false;
+  #settleHandshake!: (error?: Error) => void;
+  /** Settles when the TLS handshake is done: rejects if the certificate was refused. */
+  readonly handshake: Promise<void>;
 
-  constructor(socket: BunSocket) {
+  readonly #verify: boolean;
+
+  /** `verify`: refuse the connection when the TLS certificate check fails. */
+  constructor(socket: BunSocket, verify = true) {
     this.#socket = socket;
+    this.#verify = verify;
     this.#reads = new ReadQueue(() => socket.pause?.(), () => socket.resume?.());
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
+    this.handshake = new Promise((resolve, reject) => {
+      this.#settleHandshake = (error) => error ? reject(error) : resolve();
+    });
+    this.handshake.catch(() => {});
+  }
+
+  onHandshake(result: { success: boolean; error?: Error }): void {
+    // With rejectUnauthorized: false, Bun still reports the verification error: ignore it.
+    if ((result.success && !result.error) || (!this.#verify && result.error)) {
+      this.#settleHandshake();
+    } else {
+      const error = result.error ?? new Error("TLS handshake failed");
+      this.#error ??= toNetworkError(error, "TLS handshake") as NetworkError;
+      this.#settleHandshake(this.#error);
+    }
   }
 
   onData(data: Uint8Array): void {
@@ -167,6 +209,7 @@ export class BunAdapterSocket implements Socket {
     if (error) this.onError(error);
     this.#closed = true;
     const reason = this.#error ?? new NetworkError("CONNECTION_RESET", "socket closed");
+    this.#settleHandshake(reason);
     this.#reads.fail(reason);
     this.#queue = [];
     this.#queued = 0;

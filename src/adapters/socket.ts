@@ -80,14 +80,23 @@ export function toNetworkError(error: unknown, context: string): NetworkError | 
   const message = typeof e?.message === "string" ? e.message : String(error);
   let kind: NetworkErrorCode = "NETWORK_ERROR";
   if (name === "AbortError") return new AbortError(`${context}: aborted`, { cause: error });
+  // TLS first: certificate messages can contain words such as "DnsName" or "reset".
   if (
+    /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/.test(
+      code,
+    ) ||
+    name === "InvalidData" ||
+    /certificate|\btls\b|\bssl\b|handshake failure/i.test(message)
+  ) {
+    kind = "TLS_ERROR";
+  } else if (
     code === "ECONNREFUSED" || name === "ConnectionRefused" || /connection refused/i.test(message)
   ) {
     kind = "CONNECTION_REFUSED";
   } else if (
     code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME" ||
     code === "EAI_NODATA" ||
-    /failed to lookup address|getaddrinfo|name or service not known|dns/i.test(message)
+    /failed to lookup address|getaddrinfo|name or service not known|\bdns error\b/i.test(message)
   ) {
     kind = "HOST_NOT_FOUND";
   } else if (
@@ -95,13 +104,6 @@ export function toNetworkError(error: unknown, context: string): NetworkError | 
     name === "BrokenPipe" || /connection reset|broken pipe/i.test(message)
   ) {
     kind = "CONNECTION_RESET";
-  } else if (
-    /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/.test(
-      code,
-    ) ||
-    name === "InvalidData" || /certificate|tls|ssl|handshake failure/i.test(message)
-  ) {
-    kind = "TLS_ERROR";
   }
   return new NetworkError(kind, `${context}: ${message}`, { cause: error });
 }
