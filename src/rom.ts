@@ -250,8 +250,17 @@ export class RomWebSocket {
     this.#client = client;
     this.#attach(client);
     const opened = client.opened.then(() => true, () => false);
-    if (this.#timeout > 0) return await opened;
-    return true;
+    if (this.#timeout === 0) return true;
+    if (!clientOptions.reconnect) return await opened; // openTimeout bounds the single attempt
+    // With reconnection, bound the whole wait (all attempts), then abort.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.#timeout * 1000);
+    });
+    const result = await Promise.race([opened, expired]);
+    clearTimeout(timer);
+    if (!result) client.terminate();
+    return result;
   }
   /** Alias of {@linkcode RomWebSocket.Connect}. */
   Подключиться(uri: string): Promise<boolean> {
@@ -266,6 +275,8 @@ export class RomWebSocket {
     const client = this.#client;
     if (!client) return false;
     if (client.readyState === ReadyState.CONNECTING) {
+      // Not connected: an attempt (or a wait to reconnect) is stopped; the result is false.
+      this.#disconnected.add(client);
       client.terminate();
       return false;
     }
@@ -330,6 +341,12 @@ export class RomWebSocket {
       if (!this.#listen) return; // not queued for later: the original behaved the same
       if (this.#regex && !this.#regex.test(data)) return;
       this.#raise({ event: kind, data });
+    });
+    // With the `reconnect` option: a drop raises Close Drop (a failed attempt, Fail), and the
+    // next successful attempt raises Open again.
+    client.addEventListener("reconnect", (event) => {
+      if (event.info.error) this.#lastError = event.info.error;
+      this.#raise(event.wasOpen ? ROM_CLOSE_DROP : ROM_FAIL);
     });
     client.addEventListener("close", (event) => {
       if (event.error) this.#lastError = event.error;
