@@ -21,6 +21,7 @@ export {
   connect,
   type ErrorEvent,
   isTransient,
+  type Listener,
   type ListenerOptions,
   type MessageEvent,
   type MessageOptions,
@@ -59,7 +60,7 @@ export { ReadyState } from "./src/core/protocol.ts";
 export type { ConnectOptions, Connector, Socket, TlsOptions } from "./src/adapters/socket.ts";
 export { VERSION } from "./src/version.ts";
 export { type ExternalEventHandler, type RomOptions, RomWebSocket } from "./src/rom.ts";
-export { compilePcre, PcreError, translatePcre } from "./src/core/pcre.ts";
+export { compilePcre, PcreError, type TranslatedPattern, translatePcre } from "./src/core/pcre.ts";
 export {
   ROM_BINARY_MESSAGE_EVENT,
   ROM_CLOSE_DROP,

@@ -110,40 +110,54 @@ export interface ReconnectOptions {
 
 /** Event passed to `open` listeners. */
 export interface OpenEvent {
+  /** The event type. */
   readonly type: "open";
+  /** The client that raised the event. */
   readonly target: WebSocketClient;
 }
 
 /** Event passed to `message` listeners: text as `string`, binary as `Uint8Array`. */
 export interface MessageEvent {
+  /** The event type. */
   readonly type: "message";
+  /** The message: a string for text, bytes for binary. */
   readonly data: string | Uint8Array;
+  /** The client that raised the event. */
   readonly target: WebSocketClient;
 }
 
 /** Event passed to `ping` and `pong` listeners. */
 export interface PingEvent {
+  /** The event type. */
   readonly type: "ping" | "pong";
+  /** The payload of the control frame. */
   readonly data: Uint8Array;
+  /** The client that raised the event. */
   readonly target: WebSocketClient;
 }
 
 /** Event passed to `close` listeners: how the connection ended. */
 export interface CloseEvent extends CloseInfo {
+  /** The event type. */
   readonly type: "close";
+  /** The client that raised the event. */
   readonly target: WebSocketClient;
 }
 
 /** Event passed to `error` listeners, before the `close` event. */
 export interface ErrorEvent {
+  /** The event type. */
   readonly type: "error";
+  /** What failed. */
   readonly error: WebSocketError;
+  /** The client that raised the event. */
   readonly target: WebSocketClient;
 }
 
 /** Event passed to `reconnect` listeners: the connection dropped (or an attempt failed) and a new
  * attempt is scheduled. */
 export interface ReconnectEvent {
+  /** The event type. */
   readonly type: "reconnect";
   /** How the last connection (or attempt) ended. */
   readonly info: CloseInfo;
@@ -153,17 +167,25 @@ export interface ReconnectEvent {
   readonly attempt: number;
   /** Milliseconds until that attempt. */
   readonly delay: number;
+  /** The client that raised the event. */
   readonly target: WebSocketClient;
 }
 
 /** Events of {@linkcode WebSocketClient} by type. */
 export interface WebSocketClientEventMap {
+  /** The connection opened (again, after a reconnection). */
   open: OpenEvent;
+  /** The connection dropped or an attempt failed; another attempt follows. */
   reconnect: ReconnectEvent;
+  /** A message arrived. */
   message: MessageEvent;
+  /** A ping arrived (the pong is sent automatically). */
   ping: PingEvent;
+  /** A pong arrived. */
   pong: PingEvent;
+  /** The connection is closed for good. */
   close: CloseEvent;
+  /** The connection failed; a close event follows. */
   error: ErrorEvent;
 }
 
@@ -186,7 +208,8 @@ export interface MessageOptions {
   compress?: boolean;
 }
 
-type Listener<E> = (event: E) => void;
+/** A listener of {@linkcode WebSocketClient} events. */
+export type Listener<E> = (event: E) => void;
 interface ListenerEntry {
   fn: Listener<never>;
   once: boolean;
@@ -342,13 +365,13 @@ export function isTransient(info: CloseInfo): boolean {
  */
 export class WebSocketClient {
   /** Readiness constant, as in the WHATWG API. */
-  static readonly CONNECTING = ReadyState.CONNECTING;
+  static readonly CONNECTING: 0 = ReadyState.CONNECTING;
   /** Readiness constant, as in the WHATWG API. */
-  static readonly OPEN = ReadyState.OPEN;
+  static readonly OPEN: 1 = ReadyState.OPEN;
   /** Readiness constant, as in the WHATWG API. */
-  static readonly CLOSING = ReadyState.CLOSING;
+  static readonly CLOSING: 2 = ReadyState.CLOSING;
   /** Readiness constant, as in the WHATWG API. */
-  static readonly CLOSED = ReadyState.CLOSED;
+  static readonly CLOSED: 3 = ReadyState.CLOSED;
 
   /** The URL connected to (without user and password). */
   readonly url: string;

@@ -63,7 +63,7 @@ const decoder = new TextDecoder();
  */
 export class RomWebSocket {
   /** `source` of every external event. */
-  static readonly SOURCE = ROM_SOURCE;
+  static readonly SOURCE: string = ROM_SOURCE;
 
   #timeout = 0;
   #listen = true;
@@ -77,6 +77,7 @@ export class RomWebSocket {
   #disconnected = new WeakSet<WebSocketClient>();
   #lastError: WebSocketError | undefined;
 
+  /** `options`: client options and extensions beyond the original component. */
   constructor(options: RomOptions = {}) {
     this.#options = { ...options };
   }

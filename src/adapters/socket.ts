@@ -63,10 +63,10 @@ export interface Socket {
 export type Connector = (options: ConnectOptions) => Promise<Socket>;
 
 /** Default high-water mark of adapters' write queues: above it `write` waits for a drain. */
-export const WRITE_HIGH_WATER_MARK = 64 * 1024;
+export const WRITE_HIGH_WATER_MARK: number = 64 * 1024;
 
 /** Default amount of unread data an adapter buffers before it stops reading from the network. */
-export const READ_HIGH_WATER_MARK = 1024 * 1024;
+export const READ_HIGH_WATER_MARK: number = 1024 * 1024;
 
 /** A settled promise shared by every write that needs no waiting (no allocation per write). */
 export const RESOLVED: Promise<void> = Promise.resolve();
@@ -126,6 +126,7 @@ export class ReadQueue {
   readonly #pause: () => void;
   readonly #resume: () => void;
 
+  /** `pause` and `resume` stop and restart the source above and below the high-water mark. */
   constructor(pause: () => void, resume: () => void) {
     this.#pause = pause;
     this.#resume = resume;

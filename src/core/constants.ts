@@ -59,7 +59,7 @@ export function isValidCloseCode(code: number): boolean {
 /** Default limits, each documented in the README. */
 export const DEFAULTS = {
   /** Largest message (after decompression) that is accepted: 64 MiB. */
-  maxMessageSize: 64 * 1024 * 1024,
+  maxMessageSize: 67_108_864,
   /** Most fragments one message may have (twice what the Autobahn 9.3/9.4 cases need). */
   maxFragments: 131_072,
   /** Longest line in the HTTP response head. */
@@ -67,9 +67,9 @@ export const DEFAULTS = {
   /** Most header lines in the HTTP response head. */
   maxHeaderCount: 128,
   /** Largest HTTP response head (status line and headers). */
-  maxHeadSize: 64 * 1024,
+  maxHeadSize: 65_536,
   /** Largest non-101 response body kept for the error report. */
-  maxErrorBodySize: 64 * 1024,
+  maxErrorBodySize: 65_536,
 } as const;
 
 /** RFC 6455 §5.5: control frames carry at most 125 bytes of payload. */

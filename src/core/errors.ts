@@ -31,6 +31,7 @@ export class WebSocketError extends Error {
   /** A stable, documented identifier such as `"INVALID_UTF8"`. */
   readonly code: string;
 
+  /** Creates the error; `options.cause` keeps the underlying error. */
   constructor(code: string, message: string, options?: WebSocketErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "WebSocketError";
@@ -52,7 +53,9 @@ export type ArgumentErrorCode =
 
 /** A caller passed something the library cannot use. Thrown before any I/O happens. */
 export class ArgumentError extends WebSocketError {
+  /** The stable error code (listed in the README). */
   declare readonly code: ArgumentErrorCode;
+  /** Creates the error; `options.cause` keeps the underlying error. */
   constructor(code: ArgumentErrorCode, message: string, options?: WebSocketErrorOptions) {
     super(code, message, options);
     this.name = "ArgumentError";
@@ -64,7 +67,9 @@ export type InvalidStateErrorCode = "NOT_OPEN" | "NOT_CONNECTING";
 
 /** The operation is not allowed in the connection's current state (e.g. `send` after close). */
 export class InvalidStateError extends WebSocketError {
+  /** The stable error code (listed in the README). */
   declare readonly code: InvalidStateErrorCode;
+  /** Creates the error; `options.cause` keeps the underlying error. */
   constructor(code: InvalidStateErrorCode, message: string, options?: WebSocketErrorOptions) {
     super(code, message, options);
     this.name = "InvalidStateError";
@@ -83,7 +88,9 @@ export type NetworkErrorCode =
 
 /** The transport failed: connection refused, DNS failure, reset, TLS or proxy failure. */
 export class NetworkError extends WebSocketError {
+  /** The stable error code (listed in the README). */
   declare readonly code: NetworkErrorCode;
+  /** Creates the error; `options.cause` keeps the underlying error. */
   constructor(code: NetworkErrorCode, message: string, options?: WebSocketErrorOptions) {
     super(code, message, options);
     this.name = "NetworkError";
@@ -95,7 +102,9 @@ export type TimeoutErrorCode = "OPEN_TIMEOUT" | "CLOSE_TIMEOUT" | "PING_TIMEOUT"
 
 /** A deadline passed: opening (`openTimeout`), closing (`closeTimeout`) or keepalive (`pingTimeout`). */
 export class TimeoutError extends WebSocketError {
+  /** The stable error code (listed in the README). */
   declare readonly code: TimeoutErrorCode;
+  /** Creates the error; `options.cause` keeps the underlying error. */
   constructor(code: TimeoutErrorCode, message: string, options?: WebSocketErrorOptions) {
     super(code, message, options);
     this.name = "TimeoutError";
@@ -104,7 +113,9 @@ export class TimeoutError extends WebSocketError {
 
 /** The caller's `AbortSignal` fired; `cause` holds the signal's reason. */
 export class AbortError extends WebSocketError {
+  /** The stable error code (listed in the README). */
   declare readonly code: "ABORTED";
+  /** Creates the error; `options.cause` keeps the underlying error. */
   constructor(message = "The operation was aborted", options?: WebSocketErrorOptions) {
     super("ABORTED", message, options);
     this.name = "AbortError";
@@ -138,6 +149,7 @@ export interface HandshakeErrorOptions extends WebSocketErrorOptions {
 
 /** The server's HTTP response does not open a WebSocket connection. */
 export class HandshakeError extends WebSocketError {
+  /** The stable error code (listed in the README). */
   declare readonly code: HandshakeErrorCode;
   /** HTTP status code received, if a status line was read. */
   readonly status?: number;
@@ -146,6 +158,7 @@ export class HandshakeError extends WebSocketError {
   /** Start of the response body for a refused handshake (empty if none arrived). */
   readonly body: Uint8Array;
 
+  /** Creates the error; `options.cause` keeps the underlying error. */
   constructor(code: HandshakeErrorCode, message: string, options?: HandshakeErrorOptions) {
     super(code, message, options);
     this.name = "HandshakeError";
@@ -180,10 +193,12 @@ export type ProtocolErrorCode =
 
 /** The server violated the protocol; the connection was failed with `closeCode`. */
 export class ProtocolError extends WebSocketError {
+  /** The stable error code (listed in the README). */
   declare readonly code: ProtocolErrorCode;
   /** The close code sent to the server (1002, 1007, 1008 or 1009). */
   readonly closeCode: number;
 
+  /** Creates the error; `options.cause` keeps the underlying error. */
   constructor(
     code: ProtocolErrorCode,
     closeCode: number,
@@ -218,10 +233,12 @@ export interface CloseInfo extends CloseFrame {
 
 /** The connection is closed (or closing); `info` says how. */
 export class ConnectionClosedError extends WebSocketError {
+  /** The stable error code (listed in the README). */
   declare readonly code: "CONNECTION_CLOSED";
   /** How the connection ended. */
   readonly info: CloseInfo;
 
+  /** Creates the error; `options.cause` keeps the underlying error. */
   constructor(info: CloseInfo, message?: string) {
     super(
       "CONNECTION_CLOSED",

@@ -74,6 +74,7 @@ export class HttpResponseParser {
   #lines: string[] = [];
   #rest: Uint8Array = new Uint8Array(0);
 
+  /** `limits`: line length, header count and head size (defaults in `DEFAULTS`). */
   constructor(limits: HttpLimits = {}) {
     this.#maxLine = limits.maxHeaderLineLength ?? DEFAULTS.maxHeaderLineLength;
     this.#maxHeaders = limits.maxHeaderCount ?? DEFAULTS.maxHeaderCount;

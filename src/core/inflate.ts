@@ -16,6 +16,7 @@
 export class InflateError extends Error {
   /** `"TOO_BIG"` when the output limit was crossed, `"INVALID"` for corrupt data. */
   readonly kind: "TOO_BIG" | "INVALID";
+  /** Creates the error. */
   constructor(kind: "TOO_BIG" | "INVALID", message: string) {
     super(message);
     this.name = "InflateError";
@@ -255,6 +256,8 @@ export class Inflater {
   #limit = 0;
 
   /**
+   * Creates a decompressor for one connection.
+   *
    * @param windowBits the peer's window (8–15): how far back references may reach.
    * @param contextTakeover false when the peer resets its compressor for every message.
    */

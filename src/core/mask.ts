@@ -29,6 +29,7 @@ export class MaskKeyPool {
   readonly #pool = new Uint8Array(POOL_SIZE);
   #offset = POOL_SIZE;
 
+  /** `random`: the CSPRNG that fills the pool (default `crypto.getRandomValues`). */
   constructor(random: RandomSource = webCryptoRandom) {
     this.#random = random;
   }

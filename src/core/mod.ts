@@ -15,7 +15,14 @@ export {
   type ExtensionParams,
   parseExtensions,
 } from "./extensions.ts";
-export { encodeClosePayload, encodeFrame, encodeTextFrame, parseClosePayload } from "./frame.ts";
+export {
+  encodeClosePayload,
+  encodeFrame,
+  encodeTextFrame,
+  type FrameFlags,
+  maskedHeaderSize,
+  parseClosePayload,
+} from "./frame.ts";
 export {
   acceptFor,
   buildRequest,
@@ -49,6 +56,6 @@ export {
   PerMessageDeflate,
   PerMessageDeflateFactory,
 } from "./permessage_deflate.ts";
-export { compilePcre, PcreError, translatePcre } from "./pcre.ts";
+export { compilePcre, PcreError, type TranslatedPattern, translatePcre } from "./pcre.ts";
 export * from "./rom_contract.ts";
 export { isValidUtf8, Utf8Validator } from "./utf8.ts";

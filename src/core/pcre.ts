@@ -21,6 +21,7 @@ import { ArgumentError } from "./errors.ts";
 export class PcreError extends ArgumentError {
   /** The PCRE construct that JavaScript cannot express, or "syntax" for an invalid pattern. */
   readonly construct: string;
+  /** Creates the error; `construct` names the refused PCRE feature. */
   constructor(construct: string, message: string, options?: { cause?: unknown }) {
     super("INVALID_REGEX", message, options);
     this.name = "PcreError";

@@ -119,6 +119,7 @@ export class PerMessageDeflateFactory implements ClientExtensionFactory {
   readonly #options: ReturnType<typeof normalizeDeflateOptions>;
 
   /** @throws {ArgumentError} for invalid options. */
+  /** Checks the options. @throws {ArgumentError} for invalid options. */
   constructor(options: DeflateOptions = {}) {
     this.#options = normalizeDeflateOptions(options);
   }
@@ -211,12 +212,19 @@ export class PerMessageDeflateFactory implements ClientExtensionFactory {
 
 /** Negotiated permessage-deflate parameters. */
 export interface DeflateParameters {
+  /** Window bits the server compresses with (8–15). */
   serverMaxWindowBits: number;
+  /** Window bits we may compress with (8–15; 8 means: send uncompressed). */
   clientMaxWindowBits: number;
+  /** The server resets its compressor after each message. */
   serverNoContextTakeover: boolean;
+  /** We reset our compressor after each message. */
   clientNoContextTakeover: boolean;
+  /** Smaller messages are sent uncompressed. */
   threshold: number;
+  /** zlib level of our compressor. */
   level: number;
+  /** zlib memLevel of our compressor. */
   memLevel: number;
 }
 
@@ -229,6 +237,7 @@ export class PerMessageDeflate implements Extension {
   readonly parameters: DeflateParameters;
   #inflater: Inflater | undefined;
 
+  /** `parameters`: what was negotiated; `params`: the server's response, shown by `header`. */
   constructor(parameters: DeflateParameters, params?: ExtensionParams) {
     this.parameters = parameters;
     let header = "permessage-deflate";

@@ -185,6 +185,7 @@ export class ClientProtocol {
   /**
    * @throws {ArgumentError} for invalid headers, subprotocols or limits.
    */
+  /** Checks the options. @throws {ArgumentError} for invalid headers, subprotocols or limits. */
   constructor(options: ClientProtocolOptions) {
     this.#options = options;
     const random = options.random ?? webCryptoRandom;

@@ -10,7 +10,9 @@ export const ROM_SOURCE = "ROM-WebSocket";
 
 /** One external event: `(source, event, data)`. */
 export interface RomEvent {
+  /** The `event` string, e.g. `{"Event": "Message"}`. */
   readonly event: string;
+  /** The `data` string. */
   readonly data: string;
 }
 

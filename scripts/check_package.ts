@@ -1,0 +1,189 @@
+/**
+ * Checks the npm package as users get it: builds it, packs it (`npm pack`), installs the tarball
+ * into a fresh project, and there runs an echo round trip through ESM `import` and CommonJS
+ * `require` on Node.js 20, 22 and 24, through `import` on Bun and Deno, type-checks a TypeScript
+ * consumer (strict, `moduleResolution` node16 and bundler), and runs publint and
+ * @arethetypeswrong/cli on the tarball. Prints "package: N passed, M failed".
+ *
+ * Usage: deno run -A scripts/check_package.ts
+ *
+ * @module
+ */
+
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { build, denoExports } from "./build_npm.ts";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bin = (name: string) => join(root, "node_modules", ".bin", name);
+const work = join(root, ".build", "package-check");
+
+const results: Array<{ name: string; ok: boolean; detail: string }> = [];
+
+function check(name: string, command: string, args: string[], cwd = work): void {
+  const r = spawnSync(command, args, { cwd, encoding: "utf8", timeout: 120_000 });
+  const output = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim();
+  const ok = r.status === 0;
+  results.push({ name, ok, detail: output });
+  console.log(`${ok ? "ok  " : "FAIL"} ${name}`);
+  if (!ok) console.log(output.split("\n").slice(-30).map((l) => `     ${l}`).join("\n"));
+}
+
+// The round trip every consumer runs: the package's own echo server, a text and a binary
+// message, a ping, a clean close.
+const roundTrip = (importLine: string) =>
+  `${importLine}
+const server = await startEchoServer();
+const ws = await connect(server.url);
+await ws.send("Привет мир!");
+await ws.send(new Uint8Array([1, 2, 3]));
+const got = [];
+for await (const m of ws) { got.push(m); if (got.length === 2) break; }
+const rtt = await ws.ping();
+const info = await ws.close();
+await server.close();
+if (got[0] !== "Привет мир!" || !(got[1] instanceof Uint8Array) || got[1].length !== 3) {
+  throw new Error("bad echo: " + JSON.stringify(got));
+}
+if (!info.wasClean || info.code !== 1000 || typeof rtt !== "number") throw new Error("bad close");
+if (typeof VERSION !== "string" || typeof RomWebSocket !== "function") throw new Error("exports");
+console.log("echo ok", VERSION);
+`;
+
+function main(): void {
+  build();
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const tgz = execFileSync("npm", ["pack", "--ignore-scripts", "--pack-destination", work], {
+    cwd: root,
+    encoding: "utf8",
+  }).trim().split("\n").pop()!;
+  const tarball = join(work, tgz);
+  console.log(`packed ${tgz}: ${(statSync(tarball).size / 1024).toFixed(1)} KiB`);
+
+  const app = join(work, "app");
+  mkdirSync(app);
+  writeFileSync(
+    join(app, "package.json"),
+    JSON.stringify({ name: "app", private: true, type: "module" }),
+  );
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--offline", tarball], { cwd: app });
+  const deps = JSON.parse(
+    readFileSync(join(app, "node_modules/rom-websocket/package.json"), "utf8"),
+  );
+  results.push({
+    name: "no runtime dependencies",
+    ok: !deps.dependencies || Object.keys(deps.dependencies).length === 0,
+    detail: JSON.stringify(deps.dependencies ?? {}),
+  });
+
+  writeFileSync(
+    join(app, "esm.mjs"),
+    roundTrip(
+      `import { connect, RomWebSocket, VERSION } from "rom-websocket";\nimport { startEchoServer } from "rom-websocket/echo-server";`,
+    ),
+  );
+  writeFileSync(
+    join(app, "cjs.cjs"),
+    `(async () => {\n${
+      roundTrip(
+        `const { connect, RomWebSocket, VERSION } = require("rom-websocket");\nconst { startEchoServer } = require("rom-websocket/echo-server");`,
+      )
+    }})().catch((e) => { console.error(e); process.exit(1); });\n`,
+  );
+  const nodes: Array<[string, string]> = [
+    ["node 20 (machine)", process.execPath.includes("deno") ? "node" : process.execPath],
+    ["node 22", join(root, "node_modules/node22/bin/node")],
+    ["node 24", join(root, "node_modules/node24/bin/node")],
+  ];
+  for (const [label, node] of nodes) {
+    if (node !== "node" && !existsSync(node)) {
+      results.push({ name: `${label}: present`, ok: false, detail: `${node} missing` });
+      continue;
+    }
+    check(`${label}: ESM import round trip`, node, ["esm.mjs"], app);
+    check(`${label}: CJS require round trip`, node, ["cjs.cjs"], app);
+  }
+  check("bun: import round trip", bin("bun"), ["esm.mjs"], app);
+  check("deno: import round trip (node_modules)", bin("deno"), ["run", "-A", "esm.mjs"], app);
+  check("rom-ws bin (demo)", join(app, "node_modules/.bin/rom-ws"), [], app);
+
+  // TypeScript consumers, strict, under both resolution modes.
+  writeFileSync(
+    join(app, "consumer.ts"),
+    `import { connect, type ClientOptions, type CloseInfo, HandshakeError, RomWebSocket } from "rom-websocket";
+import { ClientProtocol } from "rom-websocket/core";
+import type { Connector } from "rom-websocket/adapters";
+import { connectNode } from "rom-websocket/adapters/node";
+const options: ClientOptions = { openTimeout: 5000, compression: { threshold: 0 }, reconnect: true };
+export async function f(url: string): Promise<CloseInfo> {
+  const ws = await connect(url, { ...options, connector: connectNode satisfies Connector });
+  ws.addEventListener("message", (e) => { const d: string | Uint8Array = e.data; void d; });
+  const rom = new RomWebSocket(); rom.Таймаут = 5; const ok: boolean = await rom.Подключиться(url);
+  void ok; void new ClientProtocol({ host: "h", path: "/" }); void HandshakeError;
+  return await ws.close(1000, "bye");
+}
+`,
+  );
+  for (const [label, mode] of [["node16", "Node16"], ["bundler", "Bundler"]]) {
+    writeFileSync(
+      join(app, `tsconfig.${label}.json`),
+      JSON.stringify({
+        compilerOptions: {
+          strict: true,
+          noEmit: true,
+          target: "ES2022",
+          lib: ["ES2022"],
+          module: mode === "Bundler" ? "ESNext" : "Node16",
+          moduleResolution: mode,
+          types: ["node"],
+          skipLibCheck: false,
+        },
+        files: ["consumer.ts"],
+      }),
+    );
+  }
+  // The consumer project uses this repository's TypeScript and @types/node.
+  mkdirSync(join(app, "node_modules/@types"), { recursive: true });
+  execFileSync("cp", [
+    "-r",
+    join(root, "node_modules/@types/node"),
+    join(app, "node_modules/@types/"),
+  ]);
+  execFileSync("cp", ["-r", join(root, "node_modules/undici-types"), join(app, "node_modules/")]);
+  check("TypeScript consumer, strict, moduleResolution node16", bin("tsc"), [
+    "-p",
+    "tsconfig.node16.json",
+  ], app);
+  check("TypeScript consumer, strict, moduleResolution bundler", bin("tsc"), [
+    "-p",
+    "tsconfig.bundler.json",
+  ], app);
+
+  check("publint", bin("publint"), ["run", "--strict", tarball], root);
+  check("@arethetypeswrong/cli", bin("attw"), [
+    tarball,
+    "--profile",
+    "node16",
+    "--format",
+    "table-flipped",
+  ], root);
+  // Export parity between deno.json and package.json.
+  check("deno.json and package.json exports agree", bin("deno"), [
+    "run",
+    "-A",
+    "scripts/check_exports.ts",
+  ], root);
+
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  for (const r of results) if (!r.ok && !r.detail) console.log(`FAIL ${r.name}`);
+  console.log(`subpaths: ${Object.keys(denoExports()).join(" ")}`);
+  console.log(`package: ${passed} passed, ${failed} failed`);
+  process.exit(failed > 0 ? 1 : 0);
+}
+
+if (import.meta.main) main();
