@@ -37,6 +37,7 @@ import {
   validateCloseArguments,
 } from "./core/protocol.ts";
 import { parseWebSocketUrl, type WebSocketUrl } from "./url.ts";
+import { openTunnel, parseProxyUrl, type ProxySettings } from "./adapters/proxy.ts";
 
 /** Options of {@linkcode connect}. Every default is listed in the README. */
 export interface ClientOptions {
@@ -78,6 +79,12 @@ export interface ClientOptions {
   extensions?: readonly ClientExtensionFactory[];
   /** Random source for handshake and mask keys (tests only). Default `crypto.getRandomValues`. */
   random?: RandomSource;
+  /**
+   * An HTTP proxy to tunnel through with CONNECT: `http://[user:password@]host:port` (or
+   * `https://` for TLS to the proxy). `wss://` targets get TLS inside the tunnel. Default: none
+   * (environment variables are not read; pass `process.env.HTTPS_PROXY` explicitly if wanted).
+   */
+  proxy?: string | URL;
   /**
    * Reconnect after the connection drops or cannot be opened: `true` for the defaults, or a
    * policy. Default `false`. See {@linkcode ReconnectOptions}.
@@ -386,6 +393,7 @@ export class WebSocketClient {
   readonly #headers: Array<readonly [string, string]>;
   readonly #protocols: string[];
   readonly #reconnect: Required<ReconnectOptions> | undefined;
+  readonly #proxy: ProxySettings | undefined;
   #session: Session;
   #state: ReadyState = ReadyState.CONNECTING;
   #everOpen = false;
@@ -446,6 +454,7 @@ export class WebSocketClient {
       throw new ArgumentError("INVALID_OPTION", "connector must be a function");
     }
     this.#reconnect = normalizeReconnect(options.reconnect);
+    this.#proxy = options.proxy === undefined ? undefined : parseProxyUrl(options.proxy);
     this.#session = new Session(this.#newProtocol()); // validates headers, protocols, limits
     this.opened = new Promise((resolve, reject) => {
       this.#resolveOpened = resolve;
@@ -907,15 +916,43 @@ export class WebSocketClient {
       }, openTimeout);
     }
     let socket: Socket;
+    const target = this.#target;
+    const proxy = this.#proxy;
     try {
       const connector = this.#options.connector ?? (await defaultConnector());
-      socket = await connector({
-        hostname: this.#target.hostname,
-        port: this.#target.port,
-        tls: this.#target.secure ? (this.#options.tls ?? {}) : undefined,
-        signal: session.abort.signal,
-      });
+      socket = await connector(
+        proxy
+          ? {
+            hostname: proxy.hostname,
+            port: proxy.port,
+            tls: proxy.secure ? {} : undefined,
+            signal: session.abort.signal,
+          }
+          : {
+            hostname: target.hostname,
+            port: target.port,
+            tls: target.secure ? (this.#options.tls ?? {}) : undefined,
+            signal: session.abort.signal,
+          },
+      );
+      if (proxy) {
+        session.socket = socket; // so that a timeout or abort closes it during the tunnel setup
+        await openTunnel(socket, target, proxy);
+        if (target.secure) {
+          if (!socket.startTls) {
+            throw new ArgumentError(
+              "INVALID_OPTION",
+              "wss:// through a proxy needs a connector whose sockets support startTls",
+            );
+          }
+          socket = await socket.startTls({
+            hostname: target.hostname,
+            tls: this.#options.tls ?? {},
+          });
+        }
+      }
     } catch (error) {
+      session.socket?.close();
       this.#failOpen(
         session,
         error instanceof WebSocketError

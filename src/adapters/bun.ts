@@ -14,12 +14,25 @@ import {
   ReadQueue,
   RESOLVED,
   type Socket,
+  type StartTlsOptions,
   throwIfAborted,
   toNetworkError,
   WRITE_HIGH_WATER_MARK,
 } from "./socket.ts";
 
+interface BunTlsOptions {
+  ca?: string | string[];
+  cert?: string;
+  key?: string;
+  rejectUnauthorized?: boolean;
+  serverName?: string;
+}
+
 interface BunSocket {
+  upgradeTLS?(options: { data?: unknown; tls: BunTlsOptions; socket: BunSocketHandler }): [
+    BunSocket,
+    BunSocket,
+  ];
   write(data: Uint8Array): number;
   end(): void;
   terminate(): void;
@@ -185,6 +198,36 @@ export class BunAdapterSocket implements Socket {
       this.#error ??= toNetworkError(error, "TLS handshake") as NetworkError;
       this.#settleHandshake(this.#error);
     }
+  }
+
+  /** Upgrades the connection with Bun's `upgradeTLS` (the proxy tunnel case). */
+  async startTls(options: StartTlsOptions): Promise<Socket> {
+    const t = options.tls;
+    const raw = this.#socket;
+    if (!raw.upgradeTLS) {
+      throw new NetworkError("TLS_ERROR", "this Bun version cannot upgrade a socket to TLS");
+    }
+    const [, secure] = raw.upgradeTLS({
+      tls: {
+        ca: t.ca,
+        cert: t.cert,
+        key: t.key,
+        rejectUnauthorized: t.rejectUnauthorized ?? true,
+        serverName: t.serverName ?? options.hostname,
+      },
+      socket: handler,
+    });
+    const socket = new BunAdapterSocket(secure, t.rejectUnauthorized !== false);
+    secure.data = socket;
+    const early = earlyHandshakes.get(secure);
+    if (early) socket.onHandshake(early);
+    try {
+      await socket.handshake;
+    } catch (error) {
+      socket.close();
+      throw toNetworkError(error, `TLS with ${options.hostname}`);
+    }
+    return socket;
   }
 
   onData(data: Uint8Array): void {

@@ -13,6 +13,7 @@ import {
   type Connector,
   RESOLVED,
   type Socket,
+  type StartTlsOptions,
   throwIfAborted,
   toNetworkError,
   WRITE_HIGH_WATER_MARK,
@@ -27,6 +28,10 @@ interface DenoConn {
 }
 
 interface DenoApi {
+  startTls(
+    conn: DenoConn,
+    options: { hostname: string; caCerts?: string[]; alpnProtocols?: string[] },
+  ): Promise<DenoConn & { handshake?: () => Promise<unknown> }>;
   connect(
     options: { hostname: string; port: number; transport: "tcp"; signal?: AbortSignal },
   ): Promise<DenoConn>;
@@ -150,6 +155,30 @@ export class DenoSocket implements Socket {
 
   get bufferedAmount(): number {
     return this.#queued;
+  }
+
+  /** Upgrades the connection with `Deno.startTls` (the proxy tunnel case). */
+  async startTls(options: StartTlsOptions): Promise<Socket> {
+    const t = options.tls;
+    if (t.rejectUnauthorized === false || (t.serverName && t.serverName !== options.hostname)) {
+      throw new ArgumentError(
+        "INVALID_OPTION",
+        "tls.rejectUnauthorized=false and tls.serverName need the node:tls connector on Deno",
+      );
+    }
+    let conn;
+    try {
+      conn = await deno().startTls(this.#conn, {
+        hostname: options.hostname,
+        caCerts: t.ca === undefined ? undefined : Array.isArray(t.ca) ? t.ca : [t.ca],
+        alpnProtocols: ["http/1.1"],
+      });
+      await conn.handshake?.();
+    } catch (error) {
+      this.close();
+      throw toNetworkError(error, `TLS with ${options.hostname}`);
+    }
+    return new DenoSocket(conn);
   }
 
   write(data: Uint8Array): Promise<void> {

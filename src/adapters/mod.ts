@@ -5,4 +5,5 @@
  */
 
 export * from "./socket.ts";
+export { openTunnel, parseProxyUrl, type ProxySettings } from "./proxy.ts";
 export { defaultConnector, detectRuntime, type Runtime } from "./detect.ts";

@@ -13,6 +13,7 @@ import {
   ReadQueue,
   RESOLVED,
   type Socket,
+  type StartTlsOptions,
   throwIfAborted,
   toNetworkError,
   WRITE_HIGH_WATER_MARK,
@@ -76,16 +77,10 @@ export class NodeSocket implements Socket {
   constructor(socket: net.Socket) {
     this.#socket = socket;
     this.#reads = new ReadQueue(() => socket.pause(), () => socket.resume());
-    socket.on("data", (chunk: Uint8Array) => {
-      // Hand out plain Uint8Array views (not Buffers) so every runtime sees the same type.
-      this.#reads.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    });
-    socket.on("end", () => this.#reads.end());
-    socket.on("error", (error: Error) => {
-      this.#error ??= toNetworkError(error, "socket error") as NetworkError;
-      this.#reads.fail(this.#error);
-    });
-    socket.on("drain", () => this.#settleDrain());
+    socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
+    socket.on("error", this.#onError);
+    socket.on("drain", this.#onDrain);
     this.closed = new Promise((resolve) => {
       socket.once("close", () => {
         this.#closed = true;
@@ -96,8 +91,50 @@ export class NodeSocket implements Socket {
     });
   }
 
+  #onData = (chunk: Uint8Array): void => {
+    // Hand out plain Uint8Array views (not Buffers) so every runtime sees the same type.
+    this.#reads.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  };
+  #onEnd = (): void => this.#reads.end();
+  #onError = (error: Error): void => {
+    this.#error ??= toNetworkError(error, "socket error") as NetworkError;
+    this.#reads.fail(this.#error);
+  };
+  #onDrain = (): void => this.#settleDrain();
+
   read(): Promise<Uint8Array | null> {
     return this.#reads.read();
+  }
+
+  /** Wraps the TCP socket in TLS with `node:tls` (the proxy tunnel case). */
+  startTls(options: StartTlsOptions): Promise<Socket> {
+    const raw = this.#socket;
+    raw.off("data", this.#onData);
+    raw.off("end", this.#onEnd);
+    raw.off("error", this.#onError);
+    raw.off("drain", this.#onDrain);
+    const t = options.tls;
+    const name = t.serverName ?? options.hostname;
+    return new Promise((resolve, reject) => {
+      const secure = tls.connect({
+        socket: raw,
+        servername: net.isIP(name) ? undefined : name,
+        ca: t.ca,
+        cert: t.cert,
+        key: t.key,
+        rejectUnauthorized: t.rejectUnauthorized ?? true,
+        ALPNProtocols: ["http/1.1"],
+      });
+      const onError = (error: Error) => {
+        secure.destroy();
+        reject(toNetworkError(error, `TLS with ${options.hostname}`));
+      };
+      secure.once("error", onError);
+      secure.once("secureConnect", () => {
+        secure.off("error", onError);
+        resolve(new NodeSocket(secure));
+      });
+    });
   }
 
   get bufferedAmount(): number {

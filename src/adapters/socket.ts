@@ -57,6 +57,20 @@ export interface Socket {
   close(): void;
   /** Settles once the socket is closed. */
   readonly closed: Promise<void>;
+  /**
+   * Upgrades the connection to TLS (for `wss://` through an HTTP proxy tunnel) and returns the
+   * TLS socket; this one must not be used afterwards. Optional: without it, proxies serve only
+   * `ws://`.
+   */
+  startTls?(options: StartTlsOptions): Promise<Socket>;
+}
+
+/** What {@linkcode Socket.startTls} is asked for. */
+export interface StartTlsOptions {
+  /** The server's host name, for SNI and the certificate check. */
+  hostname: string;
+  /** TLS settings. */
+  tls: TlsOptions;
 }
 
 /** Opens a {@linkcode Socket}. Rejects with `NetworkError` or `AbortError`. */
