@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ArgumentError, HandshakeError, NetworkError } from "../core/errors.ts";
+import { ArgumentError, type HandshakeError, NetworkError } from "../core/errors.ts";
 import { HttpResponseParser } from "../core/http11.ts";
 import { base64 } from "../core/sha1.ts";
 import type { Socket } from "./socket.ts";
