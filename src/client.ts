@@ -1026,9 +1026,15 @@ export class WebSocketClient {
   /** Handles what the protocol produced: writes first, then events. */
   #process(session: Session): void {
     const protocol = session.protocol;
-    if (protocol.hasWrites) this.#flush(session).catch(() => {});
-    const events = protocol.takeEvents();
+    let events = protocol.takeEvents();
     for (let i = 0; i < events.length; i++) this.#handle(session, events[i]);
+    // A close frame or a bad frame after messages in the same read takes effect now that the
+    // messages have been handled (and possibly answered).
+    if (protocol.resume()) {
+      events = protocol.takeEvents();
+      for (let i = 0; i < events.length; i++) this.#handle(session, events[i]);
+    }
+    if (protocol.hasWrites) this.#flush(session).catch(() => {});
     if (protocol.closeExpected() && !session.ended) {
       if (this.#state === ReadyState.OPEN) this.#state = ReadyState.CLOSING;
       this.#armCloseTimer(session);

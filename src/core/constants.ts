@@ -52,8 +52,9 @@ export type CloseCode = number;
  * 3000–3999 are registered with IANA and 4000–4999 are private. Everything else is invalid.
  */
 export function isValidCloseCode(code: number): boolean {
-  if (code >= 3000 && code <= 4999) return Number.isInteger(code);
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014);
+  if (!Number.isInteger(code)) return false;
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+    (code >= 3000 && code <= 4999);
 }
 
 /** Default limits, each documented in the README. */

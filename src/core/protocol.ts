@@ -9,8 +9,9 @@
  *
  * Call order for a driver:
  * 1. `sendRequest()`, then write out `takeWrites()`;
- * 2. for each chunk read: `receiveData(chunk)`, then write out `takeWrites()` and handle
- *    `takeEvents()`; at end of stream `receiveEof()` likewise;
+ * 2. for each chunk read: `receiveData(chunk)`, handle `takeEvents()` (the application may send
+ *    in response), call `resume()` and if it returns true handle `takeEvents()` again, then write
+ *    out `takeWrites()`; at end of stream `receiveEof()` likewise;
  * 3. after each command, write out `takeWrites()`;
  * 4. when `closeExpected()` turns true, wait (bounded by a timeout) for the server to end TCP;
  *    when `state` is `CLOSED`, close the socket.
@@ -182,6 +183,11 @@ export class ClientProtocol {
   // Outgoing fragmented message in progress (0 when none).
   #sendingOpcode = 0;
 
+  /** Message events produced and not yet taken by `takeEvents`. */
+  #messagesPending = false;
+  /** The effect of a close frame or a peer error, waiting until earlier messages are handled. */
+  #held: (() => void) | undefined;
+
   /**
    * @throws {ArgumentError} for invalid headers, subprotocols or limits.
    */
@@ -217,9 +223,39 @@ export class ClientProtocol {
   /** Returns and forgets the events produced since the last call. */
   takeEvents(): ProtocolEvent[] {
     const events = this.#events;
+    this.#messagesPending = false;
     if (events.length === 0) return events;
     this.#events = [];
     return events;
+  }
+
+  /**
+   * Applies what a close frame or a bad frame called for, once the messages that arrived before
+   * it have been taken and handled (returns true if there was something to apply; call
+   * `takeEvents` and `takeWrites` again then).
+   *
+   * Why: when one read holds a message and then a close frame or a protocol violation, the
+   * application must see the message, and may answer it, before the connection starts closing,
+   * as if the frames had arrived one by one (Autobahn 3.2, 4.1.3, 5.15 and others check that the
+   * echo of the message precedes the close). `receiveData` and `receiveEof` call it first, so a
+   * driver that never calls it still applies everything in order.
+   */
+  resume(): boolean {
+    const held = this.#held;
+    if (!held) return false;
+    this.#held = undefined;
+    held();
+    return true;
+  }
+
+  /** Applies `effect` now, or after the pending message events have been handled. */
+  #afterMessages(effect: () => void): void {
+    if (this.#messagesPending) {
+      this.#held = effect;
+      this.#phase = Phase.DISCARD; // nothing after this frame is processed anyway
+    } else {
+      effect();
+    }
   }
 
   /** Returns and forgets the bytes to write to the socket, in order. */
@@ -343,6 +379,7 @@ export class ClientProtocol {
 
   /** Processes bytes received from the server. Never throws on bad input from the peer. */
   receiveData(chunk: Uint8Array): void {
+    this.resume();
     if (chunk.length === 0) return;
     switch (this.#phase) {
       case Phase.HEAD: {
@@ -364,6 +401,7 @@ export class ClientProtocol {
 
   /** Processes the end of the server's byte stream. Idempotent. */
   receiveEof(): void {
+    this.resume();
     if (this.eofReceived) return;
     this.eofReceived = true;
     if (this.#phase === Phase.HEAD && this.state === ReadyState.CONNECTING) {
@@ -660,7 +698,7 @@ export class ClientProtocol {
         data = this.#extension!.decodeMessage(data, this.#maxMessageSize);
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error;
-        this.#fail(error);
+        this.#failPeer(error);
         return false;
       }
       if (opcode === Opcode.TEXT) {
@@ -688,6 +726,7 @@ export class ClientProtocol {
     } else {
       this.#events.push({ type: "message", data });
     }
+    this.#messagesPending = true;
     return true;
   }
 
@@ -712,25 +751,33 @@ export class ClientProtocol {
     try {
       frame = parseClosePayload(payload);
     } catch (error) {
-      this.#fail(error as ProtocolError);
+      this.#failPeer(error as ProtocolError);
       return false;
     }
-    this.closeReceived = frame;
-    this.#events.push({ type: "close", code: frame.code, reason: frame.reason });
-    if (this.closeSent === undefined) {
-      // RFC 6455 §5.5.1: reply with a close frame, echoing the status code.
-      this.closeReceivedFirst = true;
-      this.#queueClose(frame.code, "");
-    }
-    this.state = ReadyState.CLOSING;
     // Nothing may follow a close frame; ignore whatever does.
     this.#phase = Phase.DISCARD;
+    this.#afterMessages(() => {
+      this.closeReceived = frame;
+      this.#events.push({ type: "close", code: frame.code, reason: frame.reason });
+      if (this.closeSent === undefined) {
+        // RFC 6455 §5.5.1: reply with a close frame, echoing the status code ("an endpoint MAY
+        // delay sending a Close frame until its current message is sent").
+        this.closeReceivedFirst = true;
+        this.#queueClose(frame.code, "");
+      }
+      if (this.state === ReadyState.OPEN) this.state = ReadyState.CLOSING;
+    });
     return false;
   }
 
   #failFrame(code: ProtocolError["code"], closeCode: number, message: string): -1 {
-    this.#fail(new ProtocolError(code, closeCode, message));
+    this.#failPeer(new ProtocolError(code, closeCode, message));
     return -1;
+  }
+
+  /** Fails the connection for the peer's bad input, after earlier messages are handled. */
+  #failPeer(error: ProtocolError): void {
+    this.#afterMessages(() => this.#fail(error));
   }
 
   /**

@@ -32,11 +32,16 @@ export class Utf8Validator {
         while (b < 0x80) {
           if (++i === end) {
             this.#need = 0;
+            this.#lo = 0x80;
+            this.#hi = 0xbf;
             return true;
           }
           b = bytes[i];
         }
         i++;
+        // The range of the next byte is the default one unless the lead byte narrows it below.
+        lo = 0x80;
+        hi = 0xbf;
         if (b >= 0xc2 && b <= 0xdf) {
           need = 1;
         } else if (b >= 0xe0 && b <= 0xef) {

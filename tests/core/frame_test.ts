@@ -1,0 +1,327 @@
+/**
+ * Tests of `src/core/frame.ts`: masked client frames (RFC 6455 §5.2, §5.3), byte-exact against the
+ * §5.7 examples with a fixed mask key, and close payloads (§5.5.1, §7.4).
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { Opcode } from "../../src/core/constants.ts";
+import { ProtocolError } from "../../src/core/errors.ts";
+import {
+  encodeClosePayload,
+  encodeFrame,
+  encodeTextFrame,
+  maskedHeaderSize,
+  parseClosePayload,
+} from "../../src/core/frame.ts";
+import { MaskKeyPool } from "../../src/core/mask.ts";
+import {
+  assertBytes,
+  closePayload,
+  concat,
+  counterRandom,
+  decodeClientFrames,
+  hex,
+  patternBytes,
+  toHex,
+  utf8,
+} from "../_util/fixtures.ts";
+
+/** A pool whose every key is 37 fa 21 3d, the key of the RFC 6455 §5.7 examples. */
+function rfcKeys(): MaskKeyPool {
+  return new MaskKeyPool((buffer) => {
+    for (let i = 0; i < buffer.length; i += 4) buffer.set([0x37, 0xfa, 0x21, 0x3d], i);
+  });
+}
+
+const FINAL = { fin: true, rsv1: false };
+
+/** Asserts `fn` throws a ProtocolError with `code` and `closeCode`. */
+function expectProtocolError(
+  fn: () => unknown,
+  code: ProtocolError["code"],
+  closeCode: number,
+): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof ProtocolError, `expected ProtocolError, got ${error}`);
+    assert.equal(error.code, code, error.message);
+    assert.equal(error.closeCode, closeCode);
+    return true;
+  });
+}
+
+describe("encodeFrame", () => {
+  describe("RFC 6455 §5.7 examples, byte for byte", () => {
+    it("encodes a single-frame masked text message 'Hello'", () => {
+      const frame = encodeFrame(Opcode.TEXT, utf8("Hello"), FINAL, rfcKeys());
+      assert.equal(toHex(frame), "81 85 37 fa 21 3d 7f 9f 4d 51 58");
+    });
+
+    it("encodes the fragmented text message 'Hel' + 'lo' (masked)", () => {
+      const keys = rfcKeys();
+      const first = encodeFrame(Opcode.TEXT, utf8("Hel"), { fin: false, rsv1: false }, keys);
+      const last = encodeFrame(Opcode.CONTINUATION, utf8("lo"), FINAL, keys);
+      assert.equal(toHex(first), "01 83 37 fa 21 3d 7f 9f 4d");
+      assert.equal(toHex(last), "80 82 37 fa 21 3d 5b 95");
+    });
+
+    it("encodes the masked pong answering 'Hello'", () => {
+      const frame = encodeFrame(Opcode.PONG, utf8("Hello"), FINAL, rfcKeys());
+      assert.equal(toHex(frame), "8a 85 37 fa 21 3d 7f 9f 4d 51 58");
+    });
+
+    it("encodes a 256-byte binary message with a 16-bit length: 82 fe 01 00", () => {
+      const payload = patternBytes(256, 4);
+      const frame = encodeFrame(Opcode.BINARY, payload, FINAL, rfcKeys());
+      assert.equal(toHex(frame.subarray(0, 8)), "82 fe 01 00 37 fa 21 3d");
+      assertBytes(decodeClientFrames(frame)[0].payload, payload);
+    });
+
+    it("encodes a 64 KiB binary message with a 64-bit length: 82 ff 00..01 00 00", () => {
+      const payload = patternBytes(65536, 5);
+      const frame = encodeFrame(Opcode.BINARY, payload, FINAL, rfcKeys());
+      assert.equal(toHex(frame.subarray(0, 14)), "82 ff 00 00 00 00 00 01 00 00 37 fa 21 3d");
+      assertBytes(decodeClientFrames(frame)[0].payload, payload);
+    });
+  });
+
+  it("uses the 7/16/64-bit length forms at the 125/126/65535/65536 boundaries (RFC 6455 §5.2)", () => {
+    const cases: Array<[number, string, number]> = [
+      [0, "82 80", 6],
+      [1, "82 81", 6],
+      [125, "82 fd", 6],
+      [126, "82 fe 00 7e", 8],
+      [127, "82 fe 00 7f", 8],
+      [65535, "82 fe ff ff", 8],
+      [65536, "82 ff 00 00 00 00 00 01 00 00", 14],
+      [70000, "82 ff 00 00 00 00 00 01 11 70", 14],
+    ];
+    for (const [length, header, size] of cases) {
+      assert.equal(maskedHeaderSize(length), size, `header size for ${length}`);
+      const payload = patternBytes(length, length + 1);
+      const frame = encodeFrame(Opcode.BINARY, payload, FINAL, rfcKeys());
+      assert.equal(frame.length, size + length);
+      assert.equal(toHex(frame.subarray(0, size - 4)), header, `length ${length}`);
+      assert.equal(toHex(frame.subarray(size - 4, size)), "37 fa 21 3d");
+      const [decoded] = decodeClientFrames(frame);
+      assertBytes(decoded.payload, payload, `payload of ${length}`);
+    }
+  });
+
+  it("sets FIN, RSV1 and the opcode as asked, and always the MASK bit", () => {
+    for (const opcode of [0, 1, 2, 8, 9, 10]) {
+      for (const fin of [true, false]) {
+        for (const rsv1 of [true, false]) {
+          const [frame] = decodeClientFrames(
+            encodeFrame(opcode, utf8("x"), { fin, rsv1 }, rfcKeys()),
+          );
+          assert.deepEqual(
+            { opcode: frame.opcode, fin: frame.fin, rsv: frame.rsv, masked: frame.masked },
+            { opcode, fin, rsv: rsv1 ? 4 : 0, masked: true },
+          );
+        }
+      }
+    }
+  });
+
+  it("takes a fresh key from the pool for every frame", () => {
+    const keys = new MaskKeyPool(counterRandom());
+    const frames = decodeClientFrames([
+      encodeFrame(Opcode.TEXT, utf8("a"), FINAL, keys),
+      encodeFrame(Opcode.TEXT, utf8("b"), FINAL, keys),
+    ]);
+    assert.deepEqual(frames.map((f) => toHex(f.key)), ["00 01 02 03", "04 05 06 07"]);
+    assert.deepEqual(frames.map((f) => f.payload), [utf8("a"), utf8("b")]);
+  });
+
+  it("leaves the caller's payload unmodified, also when it is a view at an odd offset", () => {
+    const backing = patternBytes(1000, 6);
+    const payload = backing.subarray(3, 903);
+    const copy = payload.slice();
+    const frame = encodeFrame(Opcode.BINARY, payload, FINAL, rfcKeys());
+    assert.deepEqual(payload, copy);
+    assert.deepEqual(decodeClientFrames(frame)[0].payload, copy);
+  });
+
+  it("round-trips random payloads through the fixture decoder", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 70_000 }), fc.boolean(), (payload, fin) => {
+        const keys = new MaskKeyPool(counterRandom(payload.length));
+        const [frame] = decodeClientFrames(
+          encodeFrame(Opcode.BINARY, payload, { fin, rsv1: false }, keys),
+        );
+        assertBytes(frame.payload, payload);
+        assert.equal(frame.fin, fin);
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
+describe("encodeTextFrame", () => {
+  /** The frame encodeFrame writes for the UTF-8 bytes of `text`, with the same key sequence. */
+  function viaEncodeFrame(text: string, flags = FINAL): Uint8Array {
+    return encodeFrame(Opcode.TEXT, utf8(text), flags, new MaskKeyPool(counterRandom(7)));
+  }
+  function viaEncodeText(text: string, flags = FINAL): Uint8Array {
+    return encodeTextFrame(text, flags, new MaskKeyPool(counterRandom(7)));
+  }
+
+  const strings: Array<[string, string]> = [
+    ["the empty string", ""],
+    ["'Hello'", "Hello"],
+    ["125 ASCII characters", "a".repeat(125)],
+    ["126 ASCII characters", "b".repeat(126)],
+    ["65535 ASCII characters", "c".repeat(65535)],
+    ["65536 ASCII characters", "d".repeat(65536)],
+    ["non-ASCII Latin (2-byte) text", "Привет мир! café"],
+    ["62 'é' plus 'x' (125 bytes)", "é".repeat(62) + "x"],
+    ["63 'é' (126 bytes from 63 characters)", "é".repeat(63)],
+    ["21845 '€' (65535 bytes)", "€".repeat(21845)],
+    ["21846 '€' (65538 bytes: 64-bit length from 21846 characters)", "€".repeat(21846)],
+    ["emoji (surrogate pairs)", "😀 ok 🎉"],
+    ["a lone surrogate (written as U+FFFD, like TextEncoder)", "a\ud800b"],
+    ["NUL and control characters", "\x00\x01\x7f"],
+  ];
+  for (const [name, text] of strings) {
+    it(`equals encodeFrame of the UTF-8 bytes for ${name}`, () => {
+      assertBytes(viaEncodeText(text), viaEncodeFrame(text));
+    });
+  }
+
+  it("keeps the FIN and RSV1 flags", () => {
+    const flags = { fin: false, rsv1: true };
+    assert.deepEqual(viaEncodeText("abc", flags), viaEncodeFrame("abc", flags));
+    assert.deepEqual(viaEncodeText("äbc", flags), viaEncodeFrame("äbc", flags));
+  });
+
+  it("equals encodeFrame of the UTF-8 bytes for random strings", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: "binary", maxLength: 300 }),
+          fc.string({ unit: "binary-ascii", maxLength: 300 }),
+          fc.string({ unit: "grapheme", maxLength: 100 }),
+        ),
+        (text) => {
+          assert.deepEqual(viaEncodeText(text), viaEncodeFrame(text));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe("close payloads (RFC 6455 §5.5.1)", () => {
+  describe("encodeClosePayload", () => {
+    it("writes the code as two big-endian bytes, then the UTF-8 reason", () => {
+      assert.equal(toHex(encodeClosePayload(1000)), "03 e8");
+      assert.equal(toHex(encodeClosePayload(1000, "bye")), "03 e8 62 79 65");
+      assert.equal(toHex(encodeClosePayload(4999, "ü")), "13 87 c3 bc");
+      assert.equal(toHex(encodeClosePayload(1002, "")), "03 ea");
+    });
+
+    it("writes an empty payload when there is no code or the code is 1005", () => {
+      assert.equal(encodeClosePayload(undefined).length, 0);
+      assert.equal(encodeClosePayload(1005).length, 0);
+      assert.equal(encodeClosePayload(1005, "ignored").length, 0);
+    });
+  });
+
+  describe("parseClosePayload", () => {
+    it("reads an empty payload as 1005 with no reason", () => {
+      assert.deepEqual(parseClosePayload(new Uint8Array(0)), { code: 1005, reason: "" });
+    });
+
+    it("reads code and reason, keeping a leading BOM in the reason", () => {
+      assert.deepEqual(parseClosePayload(hex("03 e8")), { code: 1000, reason: "" });
+      assert.deepEqual(parseClosePayload(closePayload(1001, "bye")), {
+        code: 1001,
+        reason: "bye",
+      });
+      assert.deepEqual(parseClosePayload(closePayload(3000, "\ufeffκόσμε")), {
+        code: 3000,
+        reason: "\ufeffκόσμε",
+      });
+    });
+
+    it("refuses a 1-byte payload with INVALID_CLOSE_PAYLOAD and close code 1002", () => {
+      expectProtocolError(() => parseClosePayload(hex("03")), "INVALID_CLOSE_PAYLOAD", 1002);
+    });
+
+    it("refuses codes that may not be sent (RFC 6455 §7.4) with INVALID_CLOSE_CODE, 1002", () => {
+      for (
+        const code of [0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535]
+      ) {
+        expectProtocolError(
+          () => parseClosePayload(closePayload(code)),
+          "INVALID_CLOSE_CODE",
+          1002,
+        );
+      }
+    });
+
+    it("accepts the defined codes 1000-1003, 1007-1014 and 3000-4999", () => {
+      for (
+        const code of [
+          1000,
+          1001,
+          1002,
+          1003,
+          1007,
+          1008,
+          1009,
+          1010,
+          1011,
+          1012,
+          1013,
+          1014,
+          3000,
+          3999,
+          4000,
+          4999,
+        ]
+      ) {
+        assert.equal(parseClosePayload(closePayload(code, "r")).code, code);
+      }
+    });
+
+    it("refuses a reason that is not valid UTF-8 with INVALID_CLOSE_REASON, close code 1007", () => {
+      for (const bad of ["ff", "ed a0 80", "e2 82", "c0 af", "61 80", "f4 90 80 80"]) {
+        expectProtocolError(
+          () => parseClosePayload(closePayload(1000, hex(bad))),
+          "INVALID_CLOSE_REASON",
+          1007,
+        );
+      }
+    });
+
+    it("round-trips any valid code and reason of at most 123 bytes", () => {
+      const code = fc.oneof(
+        fc.constantFrom(1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014),
+        fc.integer({ min: 3000, max: 4999 }),
+      );
+      const reason = fc.string({ unit: "binary", maxLength: 30 }).filter((r) =>
+        utf8(r).length <= 123
+      );
+      fc.assert(
+        fc.property(code, reason, (c, r) => {
+          const payload = encodeClosePayload(c, r);
+          assert.deepEqual(
+            payload,
+            concat(
+              hex((c >> 8).toString(16).padStart(2, "0")),
+              hex(
+                (c & 0xff).toString(16).padStart(2, "0"),
+              ),
+              utf8(r),
+            ),
+          );
+          assert.deepEqual(parseClosePayload(payload), { code: c, reason: r });
+        }),
+        { numRuns: 300 },
+      );
+    });
+  });
+});

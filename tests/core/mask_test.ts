@@ -1,0 +1,188 @@
+/**
+ * Tests of `src/core/mask.ts`: `applyMask` (RFC 6455 §5.3 masking, 32 bits at a time on the
+ * aligned middle) and `MaskKeyPool` (keys from an injected random source, refilled 8 KiB at a time).
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { applyMask, MaskKeyPool, webCryptoRandom } from "../../src/core/mask.ts";
+import { assertBytes, counterRandom, hex, patternBytes } from "../_util/fixtures.ts";
+
+/** RFC 6455 §5.3: octet i is XORed with key octet (i MOD 4). The reference, one byte at a time. */
+function naiveMask(data: Uint8Array, key: Uint8Array, keyAt = 0, start = 0, end = data.length) {
+  const out = data.slice();
+  for (let i = start; i < end; i++) out[i] ^= key[keyAt + ((i - start) % 4)];
+  return out;
+}
+
+/** `length` pattern bytes placed at `byteOffset` inside a larger buffer (to test alignment). */
+function viewAt(length: number, byteOffset: number, seed: number): Uint8Array {
+  const backing = new Uint8Array(byteOffset + length + 8).fill(0xee);
+  const view = backing.subarray(byteOffset, byteOffset + length);
+  view.set(patternBytes(length, seed));
+  return view;
+}
+
+const KEY = hex("37 fa 21 3d");
+const LENGTHS = [
+  ...Array.from({ length: 301 }, (_, i) => i),
+  1000,
+  1023,
+  4096,
+  65535,
+  65536,
+  65537,
+  100_003,
+];
+
+describe("applyMask", () => {
+  it("masks RFC 6455 §5.7's 'Hello' with key 37 fa 21 3d into 7f 9f 4d 51 58", () => {
+    const data = new TextEncoder().encode("Hello");
+    applyMask(data, KEY);
+    assert.deepEqual(data, hex("7f 9f 4d 51 58"));
+  });
+
+  it("equals the naive byte loop for lengths 0..300 and large sizes at byte offsets 0..7", () => {
+    for (const length of LENGTHS) {
+      for (let offset = 0; offset < 8; offset++) {
+        const data = viewAt(length, offset, length * 8 + offset + 1);
+        const expected = naiveMask(data, KEY);
+        applyMask(data, KEY);
+        assertBytes(data, expected, `length ${length}, byteOffset ${offset}`);
+      }
+    }
+  });
+
+  it("touches no byte outside the view it is given", () => {
+    for (const length of [0, 3, 63, 64, 65, 200, 4099]) {
+      for (let offset = 0; offset < 8; offset++) {
+        const data = viewAt(length, offset, 7);
+        applyMask(data, KEY);
+        const backing = new Uint8Array(data.buffer);
+        for (let i = 0; i < offset; i++) assert.equal(backing[i], 0xee, `before, offset ${offset}`);
+        for (let i = offset + length; i < backing.length; i++) {
+          assert.equal(backing[i], 0xee, `after, length ${length} offset ${offset}`);
+        }
+      }
+    }
+  });
+
+  it("masks only data[start..end), starting with the first key byte at start", () => {
+    for (const length of [10, 70, 300, 1025]) {
+      for (let offset = 0; offset < 4; offset++) {
+        for (const [start, end] of [[0, length], [1, length], [3, length - 2], [5, 9], [7, 7]]) {
+          const data = viewAt(length, offset, start * 31 + end);
+          const expected = naiveMask(data, KEY, 0, start, end);
+          applyMask(data, KEY, 0, start, end);
+          assert.deepEqual(data, expected, `length ${length} offset ${offset} [${start}, ${end})`);
+        }
+      }
+    }
+  });
+
+  it("reads the key at keyAt, even when the key lies inside the data being masked", () => {
+    // This is how encodeFrame uses it: key and payload in one buffer.
+    for (const length of [5, 64, 200]) {
+      const frame = new Uint8Array(6 + length);
+      frame.set(KEY, 2);
+      frame.set(patternBytes(length, 3), 6);
+      const expected = naiveMask(frame, frame, 2, 6, frame.length);
+      applyMask(frame, frame, 2, 6, frame.length);
+      assert.deepEqual(frame, expected);
+      assert.deepEqual(frame.subarray(2, 6), KEY, "the key itself is untouched");
+    }
+  });
+
+  it("is its own inverse (involution), for random data, keys, offsets and ranges", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 600 }),
+        fc.uint8Array({ minLength: 4, maxLength: 4 }),
+        fc.nat({ max: 7 }),
+        fc.nat(),
+        fc.nat(),
+        (original, key, offset, a, b) => {
+          const data = viewAt(original.length, offset, 1);
+          data.set(original);
+          const start = a % (original.length + 1);
+          const end = start + (b % (original.length - start + 1));
+          const expected = naiveMask(data, key, 0, start, end);
+          applyMask(data, key, 0, start, end);
+          assert.deepEqual(data, expected);
+          applyMask(data, key, 0, start, end);
+          assert.deepEqual(data, original);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("with an all-zero key leaves the data unchanged", () => {
+    const data = patternBytes(500, 9);
+    const copy = data.slice();
+    applyMask(data, new Uint8Array(4));
+    assert.deepEqual(data, copy);
+  });
+});
+
+describe("MaskKeyPool", () => {
+  it("hands out keys from the injected random source, in order", () => {
+    const random = counterRandom();
+    const pool = new MaskKeyPool(random);
+    const dst = new Uint8Array(12);
+    pool.writeKey(dst, 0);
+    pool.writeKey(dst, 4);
+    pool.writeKey(dst, 8);
+    assert.deepEqual(dst, hex("00 01 02 03 04 05 06 07 08 09 0a 0b"));
+  });
+
+  it("writes the key at the given offset and nowhere else", () => {
+    const pool = new MaskKeyPool(counterRandom(0x40));
+    const dst = new Uint8Array(8).fill(0xee);
+    pool.writeKey(dst, 3);
+    assert.deepEqual(dst, hex("ee ee ee 40 41 42 43 ee"));
+  });
+
+  it("fills 8 KiB lazily and refills after 8 KiB / 4 = 2048 keys", () => {
+    const random = counterRandom();
+    const pool = new MaskKeyPool(random);
+    assert.deepEqual(random.calls, [], "no randomness is drawn before the first key");
+    const dst = new Uint8Array(4);
+    pool.writeKey(dst, 0);
+    assert.deepEqual(random.calls, [8192]);
+    for (let k = 1; k < 2048; k++) pool.writeKey(dst, 0);
+    assert.equal(random.calls.length, 1, "2048 keys come from one fill");
+    // Key 2047 is bytes 8188..8191 of the first fill: (8188 & 0xff) = 0xfc.
+    assert.deepEqual(dst, hex("fc fd fe ff"));
+    pool.writeKey(dst, 0);
+    assert.deepEqual(random.calls, [8192, 8192], "key 2049 triggers the second fill");
+    // The counter continues at 8192 & 0xff = 0.
+    assert.deepEqual(dst, hex("00 01 02 03"));
+  });
+
+  it("uses Web Crypto by default and produces keys that differ", () => {
+    const pool = new MaskKeyPool();
+    const seen = new Set<string>();
+    const dst = new Uint8Array(4);
+    for (let k = 0; k < 64; k++) {
+      pool.writeKey(dst, 0);
+      seen.add(dst.join(","));
+    }
+    // 64 random 32-bit keys colliding down to fewer than 60 distinct ones is ~1e-12 likely.
+    assert.ok(seen.size >= 60, `only ${seen.size} distinct keys out of 64`);
+  });
+});
+
+describe("webCryptoRandom", () => {
+  it("fills buffers larger than the 65,536-byte getRandomValues limit completely", () => {
+    const buffer = new Uint8Array(65536 * 2 + 10);
+    webCryptoRandom(buffer);
+    // Each 4 KiB stretch being all zero after filling has probability 2^-32768.
+    for (let at = 0; at < buffer.length; at += 4096) {
+      const piece = buffer.subarray(at, Math.min(buffer.length, at + 4096));
+      assert.ok(piece.some((b) => b !== 0), `bytes ${at}.. were left unfilled`);
+    }
+    assert.ok(buffer.subarray(buffer.length - 10).some((b) => b !== 0), "the tail was filled");
+  });
+});
