@@ -68,7 +68,8 @@ export function parseJunit(path) {
   if (!existsSync(path)) return undefined;
   const xml = readFileSync(path, "utf8");
   const cases = [];
-  const re = /<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g;
+  // Attribute values may hold an unescaped ">" (Node.js writes test names as they are).
+  const re = /<testcase\b((?:\s+[\w:-]+="[^"]*")*)\s*(\/>|>([\s\S]*?)<\/testcase>)/g;
   for (const m of xml.matchAll(re)) {
     const attrs = m[1];
     const body = m[3] ?? "";

@@ -733,7 +733,7 @@ export class WebSocketClient {
     if (this.#state === ReadyState.CONNECTING) {
       if (this.#reconnectTimer !== undefined) this.#giveUp();
       else this.#failOpen(session, new AbortError("connection closed before it was open"));
-    } else if (this.#state === ReadyState.OPEN) {
+    } else if (this.#state === ReadyState.OPEN && session.protocol.state === ReadyState.OPEN) {
       session.protocol.sendClose(code, reason);
       this.#state = ReadyState.CLOSING;
       this.#flush(session).catch(() => {});
@@ -1014,6 +1014,10 @@ export class WebSocketClient {
       protocol.receiveEof();
       this.#process(session);
     }
+    // The transport is ending: no more sends or close handshakes on this session.
+    if (this.#state === ReadyState.OPEN && session === this.#session) {
+      this.#state = ReadyState.CLOSING;
+    }
     socket.close();
     await socket.closed;
     if (!session.wasOpen && !session.error) {
@@ -1209,7 +1213,7 @@ export class WebSocketClient {
     clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
     const closing = this.#closing ?? { code: CloseCode.NORMAL_CLOSURE, reason: "" };
-    this.#finish({ code: closing.code, reason: closing.reason, wasClean: true }, true);
+    this.#finish({ code: closing.code, reason: closing.reason, wasClean: true }, this.#everOpen);
   }
 
   /** Everything is over: settle promises, iterators and listeners, once. */
@@ -1278,11 +1282,16 @@ function callListener<E>(fn: Listener<E>, event: E): void {
   try {
     fn(event);
   } catch (error) {
-    // A listener's bug must not break the connection; report it like EventTarget does.
-    const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
-    if (report) report(error);
-    else console.error(error);
+    reportListenerError(error);
   }
+}
+
+/**
+ * A listener threw: the connection goes on and the error is printed with `console.error`, the
+ * same on every runtime (`reportError` would end the process on Deno but not on Node.js 20).
+ */
+export function reportListenerError(error: unknown): void {
+  console.error("rom-websocket: an event listener threw:", error);
 }
 
 function toBytes(data: Exclude<SendData, string>): Uint8Array {

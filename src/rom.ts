@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ClientOptions, WebSocketClient } from "./client.ts";
+import { type ClientOptions, reportListenerError, WebSocketClient } from "./client.ts";
 import { ArgumentError, type WebSocketError } from "./core/errors.ts";
 import { compilePcre } from "./core/pcre.ts";
 import { ReadyState } from "./core/protocol.ts";
@@ -282,8 +282,11 @@ export class RomWebSocket {
       return false;
     }
     if (client.readyState !== ReadyState.OPEN) return false;
+    // The client is OPEN only while no close, failure or end of stream has been seen, so this
+    // close() starts the closing handshake: the Close event will rightly say "Normal".
+    const closing = client.close(1000);
     this.#disconnected.add(client);
-    await client.close(1000);
+    await closing;
     return true;
   }
   /** Alias of {@linkcode RomWebSocket.Disconnect}. */
@@ -362,9 +365,7 @@ export class RomWebSocket {
     try {
       handler(ROM_SOURCE, event.event, event.data);
     } catch (error) {
-      const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
-      if (report) report(error);
-      else console.error(error);
+      reportListenerError(error); // the connection goes on, as the component's did
     }
   }
 }
