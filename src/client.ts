@@ -313,6 +313,8 @@ class Session {
   openTimer: ReturnType<typeof setTimeout> | undefined;
   closeTimer: ReturnType<typeof setTimeout> | undefined;
   pingTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Deadline of the keepalive ping in flight. */
+  pongTimer: ReturnType<typeof setTimeout> | undefined;
   /** Pings waiting for their pong, by payload (insertion order = send order). */
   readonly pings = new Map<
     string,
@@ -333,7 +335,8 @@ class Session {
     clearTimeout(this.openTimer);
     clearTimeout(this.closeTimer);
     clearTimeout(this.pingTimer);
-    this.openTimer = this.closeTimer = this.pingTimer = undefined;
+    clearTimeout(this.pongTimer);
+    this.openTimer = this.closeTimer = this.pingTimer = this.pongTimer = undefined;
   }
 }
 
@@ -1129,23 +1132,29 @@ export class WebSocketClient {
       payload[0] = KEEPALIVE_TAG;
       new DataView(payload.buffer).setUint32(1, ++this.#pingCounter);
       let answered = false;
-      const deadline = pingTimeout > 0
-        ? setTimeout(() => {
-          if (answered || session.ended || this.#state !== ReadyState.OPEN) return;
-          const error = new TimeoutError(
-            "PING_TIMEOUT",
-            `no pong within ${pingTimeout} ms: the server or the network is not responding`,
-          );
-          session.protocol.fail(error, CloseCode.INTERNAL_ERROR, "keepalive ping timeout");
-          this.#state = ReadyState.CLOSING;
-          this.#process(session); // writes the 1011 close frame, reports the error, arms the timer
-        }, pingTimeout)
-        : undefined;
+      const expire = () => {
+        if (answered || session.ended || this.#state !== ReadyState.OPEN) return;
+        if (this.#readPaused) {
+          // Reading is paused because the application does not consume messages: the pong may
+          // be waiting unread behind them. That is not a dead peer; check again later.
+          session.pongTimer = setTimeout(expire, pingTimeout);
+          return;
+        }
+        const error = new TimeoutError(
+          "PING_TIMEOUT",
+          `no pong within ${pingTimeout} ms: the server or the network is not responding`,
+        );
+        session.protocol.fail(error, CloseCode.INTERNAL_ERROR, "keepalive ping timeout");
+        this.#state = ReadyState.CLOSING;
+        this.#process(session); // writes the 1011 close frame, reports the error, arms the timer
+      };
+      if (pingTimeout > 0) session.pongTimer = setTimeout(expire, pingTimeout);
       this.#sendPing(session, payload).then(() => {
         answered = true;
-        clearTimeout(deadline);
+        clearTimeout(session.pongTimer);
+        session.pongTimer = undefined;
         this.#scheduleKeepalive(session);
-      }, () => clearTimeout(deadline));
+      }, () => clearTimeout(session.pongTimer));
     }, pingInterval);
   }
 

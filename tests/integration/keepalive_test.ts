@@ -100,6 +100,31 @@ describe("keepalive", () => {
       await withTimeout(client.close(), STEP, "close");
     }),
   );
+
+  it(
+    "a slow consumer is not mistaken for a dead peer: no PING_TIMEOUT while reading is paused",
+    guarded(async (scope) => {
+      const server = scope.use(await startEchoServer("ws"));
+      const client = await open(scope, server.url("/"), {
+        pingInterval: 30,
+        pingTimeout: 60,
+        maxQueue: 2,
+      });
+      const events = record(client);
+      // 200 echoes fill the queue: reading pauses, so pongs stay unread behind the messages.
+      for (let i = 0; i < 200; i++) client.send(`m${i}`).catch(() => {});
+      await delay(400); // several keepalive periods
+      assert.equal(client.readyState, WebSocketClient.OPEN, "still open while not consuming");
+      assert.equal(events.errors.length, 0);
+      const messages = client[Symbol.asyncIterator]();
+      for (let i = 0; i < 200; i++) {
+        assert.equal(await nextMessage(messages, `message ${i}`), `m${i}`);
+      }
+      const info = await withTimeout(client.close(), STEP, "close");
+      assert.equal(info.wasClean, true);
+      assert.equal(info.error, undefined);
+    }),
+  );
 });
 
 describe("backpressure", () => {
