@@ -315,6 +315,8 @@ class Session {
   pingTimer: ReturnType<typeof setTimeout> | undefined;
   /** Deadline of the keepalive ping in flight. */
   pongTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Applies a held close or failure after the application's turn (see #process). */
+  resumeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Pings waiting for their pong, by payload (insertion order = send order). */
   readonly pings = new Map<
     string,
@@ -336,7 +338,13 @@ class Session {
     clearTimeout(this.closeTimer);
     clearTimeout(this.pingTimer);
     clearTimeout(this.pongTimer);
-    this.openTimer = this.closeTimer = this.pingTimer = this.pongTimer = undefined;
+    clearTimeout(this.resumeTimer);
+    this.openTimer =
+      this.closeTimer =
+      this.pingTimer =
+      this.pongTimer =
+      this.resumeTimer =
+        undefined;
   }
 }
 
@@ -990,13 +998,13 @@ export class WebSocketClient {
       for (;;) {
         const chunk = await socket.read();
         if (chunk === null) {
+          protocol.receiveEof(); // applies a close frame held for the messages before it, first
           if (session.wasOpen && !protocol.closeReceived && !session.error && !session.terminated) {
             session.error = new NetworkError(
               "UNEXPECTED_EOF",
               "the server closed the TCP connection without a close frame",
             );
           }
-          protocol.receiveEof();
           this.#process(session);
           break;
         }
@@ -1033,13 +1041,17 @@ export class WebSocketClient {
   /** Handles what the protocol produced: writes first, then events. */
   #process(session: Session): void {
     const protocol = session.protocol;
-    let events = protocol.takeEvents();
+    const events = protocol.takeEvents();
     for (let i = 0; i < events.length; i++) this.#handle(session, events[i]);
-    // A close frame or a bad frame after messages in the same read takes effect now that the
-    // messages have been handled (and possibly answered).
-    if (protocol.resume()) {
-      events = protocol.takeEvents();
-      for (let i = 0; i < events.length; i++) this.#handle(session, events[i]);
+    // A close frame or a bad frame that followed messages in the same read takes effect once
+    // the application has had its turn with those messages: after the microtasks that deliver
+    // them to iterators (or to listeners added right after connect() resolved, when the frames
+    // came with the handshake response), so that its answers leave before the close frame.
+    if (protocol.held && session.resumeTimer === undefined) {
+      session.resumeTimer = setTimeout(() => {
+        session.resumeTimer = undefined;
+        if (!session.ended && protocol.resume()) this.#process(session);
+      }, 0);
     }
     if (protocol.hasWrites) this.#flush(session).catch(() => {});
     if (protocol.closeExpected() && !session.ended) {

@@ -240,6 +240,11 @@ export class ClientProtocol {
    * echo of the message precedes the close). `receiveData` and `receiveEof` call it first, so a
    * driver that never calls it still applies everything in order.
    */
+  /** Whether `resume()` has something to apply. */
+  get held(): boolean {
+    return this.#held !== undefined;
+  }
+
   resume(): boolean {
     const held = this.#held;
     if (!held) return false;
