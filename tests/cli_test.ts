@@ -240,7 +240,13 @@ describe("rom-ws", () => {
     OPTIONS,
     guarded(async (scope) => {
       const server = scope.use(await startEchoServer("ws"));
-      const r = await romWs([server.url("/drop")]);
+      // Standard input stays open: the CLI must end because of the drop, not because its input
+      // ended (which would make it Disconnect, racing the drop).
+      const [command, base] = commandFor(ENTRY, "cli-test/cli.mjs");
+      const r = await run(command, [...base, server.url("/drop")], {
+        timeout: PROCESS_MS,
+        onStdout: () => {},
+      });
       assert.equal(r.code, 1, describeRun(r));
       assert.deepEqual(
         lines(r.stdout),

@@ -103,6 +103,9 @@ const handler: BunSocketHandler = {
 /** Handshake results that arrived before the adapter was attached to its socket. */
 const earlyHandshakes = new WeakMap<BunSocket, { success: boolean; error?: Error }>();
 
+/** Frames below this size are batched per tick (see `BunAdapterSocket.write`). */
+const BATCH_LIMIT = 16 * 1024;
+
 /** Opens a TCP or TLS connection with `Bun.connect`. */
 export const connectBun: Connector = async (options: ConnectOptions): Promise<Socket> => {
   const context = `connect to ${options.hostname}:${options.port}`;
@@ -275,6 +278,49 @@ export class BunAdapterSocket implements Socket {
       );
     }
     if (data.length === 0) return RESOLVED;
+    if (data.length < BATCH_LIMIT && this.#queue.length === 0) {
+      // Small frames written in the same tick leave in one write (one system call): they wait
+      // in #batch until a microtask after this task's synchronous sends.
+      this.#batch.push(data);
+      this.#queued += data.length;
+      if (!this.#batchScheduled) {
+        this.#batchScheduled = true;
+        queueMicrotask(this.#flushBatch);
+      }
+      return this.#queued <= WRITE_HIGH_WATER_MARK
+        ? RESOLVED
+        : new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+    }
+    this.#flushBatch();
+    return this.#writeNow(data);
+  }
+
+  #batch: Uint8Array[] = [];
+  #batchScheduled = false;
+  #flushBatch = (): void => {
+    this.#batchScheduled = false;
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    let size = 0;
+    for (const chunk of batch) size += chunk.length;
+    this.#queued -= size;
+    if (this.#closed) return;
+    let data = batch[0];
+    if (batch.length > 1) {
+      data = new Uint8Array(size);
+      let at = 0;
+      for (const chunk of batch) {
+        data.set(chunk, at);
+        at += chunk.length;
+      }
+    }
+    this.#writeNow(data).catch(() => {}); // a failure also closes the socket: reported there
+    if (this.#queued <= WRITE_HIGH_WATER_MARK) this.#settleDrain(); // sends that waited on the batch
+  };
+
+  /** Writes at once, or queues behind earlier unwritten bytes (for `drain`). */
+  #writeNow(data: Uint8Array): Promise<void> {
     if (this.#queue.length === 0) {
       const n = this.#socket.write(data);
       if (n === data.length) return RESOLVED;
@@ -316,6 +362,7 @@ export class BunAdapterSocket implements Socket {
 
   closeWrite(): Promise<void> {
     if (this.#closed || this.#endAfterFlush) return RESOLVED;
+    this.#flushBatch();
     this.#endAfterFlush = true;
     if (this.#queue.length === 0) this.#shutdown();
     return RESOLVED;

@@ -190,7 +190,11 @@ export class DenoSocket implements Socket {
     if (data.length === 0) return RESOLVED;
     this.#queue.push(data);
     this.#queued += data.length;
-    if (!this.#flushing) this.#flush();
+    if (!this.#flushing) {
+      // Start writing after this task's synchronous sends, so that they leave in one write.
+      this.#flushing = true;
+      queueMicrotask(() => this.#flush());
+    }
     if (this.#queued <= WRITE_HIGH_WATER_MARK) return RESOLVED;
     return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
   }

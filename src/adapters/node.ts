@@ -101,6 +101,11 @@ export class NodeSocket implements Socket {
     this.#reads.fail(this.#error);
   };
   #onDrain = (): void => this.#settleDrain();
+  #corked = false;
+  #uncork = (): void => {
+    this.#corked = false;
+    this.#socket.uncork();
+  };
 
   read(): Promise<Uint8Array | null> {
     return this.#reads.read();
@@ -146,6 +151,14 @@ export class NodeSocket implements Socket {
       return Promise.reject(
         this.#error ?? new NetworkError("CONNECTION_RESET", "socket is closed"),
       );
+    }
+    // Frames written in the same tick leave in one writev: cork now, uncork after this task's
+    // synchronous sends (a microtask). Pipelined small messages then cost one system call per
+    // batch instead of one each.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      queueMicrotask(this.#uncork);
     }
     // Node's own high-water mark (16 KiB) makes write() return false early; wait for 'drain'
     // only above ours, so pipelined small frames do not each cost a promise.
