@@ -301,7 +301,8 @@ const KEEPALIVE_TAG = 0x6b; // 'k': first byte of keepalive ping payloads
 /** The state of one connection attempt: a protocol, a socket and their timers. */
 class Session {
   readonly protocol: ClientProtocol;
-  readonly abort = new AbortController();
+  /** Aborts the connection attempt (released once the socket is connected). */
+  abort: AbortController | undefined = new AbortController();
   socket: Socket | undefined;
   error: WebSocketError | undefined;
   wasOpen = false;
@@ -937,13 +938,13 @@ export class WebSocketClient {
             hostname: proxy.hostname,
             port: proxy.port,
             tls: proxy.secure ? {} : undefined,
-            signal: session.abort.signal,
+            signal: session.abort!.signal,
           }
           : {
             hostname: target.hostname,
             port: target.port,
             tls: target.secure ? (this.#options.tls ?? {}) : undefined,
-            signal: session.abort.signal,
+            signal: session.abort!.signal,
           },
       );
       if (proxy) {
@@ -977,6 +978,7 @@ export class WebSocketClient {
       return;
     }
     session.socket = socket;
+    session.abort = undefined; // connected: from now on failOpen closes the socket itself
     session.protocol.sendRequest();
     this.#flush(session).catch(() => {});
     this.#readLoop(session, socket);
@@ -986,7 +988,7 @@ export class WebSocketClient {
   #failOpen(session: Session, error: WebSocketError): void {
     if (session.ended || session.wasOpen) return;
     session.error ??= error;
-    session.abort.abort(error);
+    session.abort?.abort(error);
     session.protocol.fail(error);
     session.socket?.close();
     this.#endSession(session);

@@ -106,8 +106,10 @@ export const connectDeno: Connector = async (options: ConnectOptions): Promise<S
   return socket;
 };
 
-const SLAB_SIZE = 256 * 1024;
-const MIN_READ = 16 * 1024;
+/** First read buffer of a connection: small, so that an idle connection holds little memory. */
+const SLAB_START = 4 * 1024;
+/** Read buffers grow (doubling) while reads fill them, up to this. */
+const SLAB_MAX = 256 * 1024;
 const MAX_READ = 64 * 1024;
 
 /** Wraps a `Deno.Conn` as a {@linkcode Socket}. */
@@ -118,8 +120,9 @@ export class DenoSocket implements Socket {
   #closed = false;
   #error: NetworkError | undefined;
   // Reads go into a slab that only moves forward, so chunks handed out are never overwritten.
-  #slab = new Uint8Array(SLAB_SIZE);
+  #slab = new Uint8Array(0);
   #slabOffset = 0;
+  #slabSize = SLAB_START;
   // Writes are queued and flushed by one loop, in order, coalescing small chunks.
   #queue: Uint8Array[] = [];
   #queued = 0;
@@ -134,8 +137,8 @@ export class DenoSocket implements Socket {
 
   async read(): Promise<Uint8Array | null> {
     if (this.#closed) throw this.#error ?? new NetworkError("CONNECTION_RESET", "socket is closed");
-    if (this.#slab.length - this.#slabOffset < MIN_READ) {
-      this.#slab = new Uint8Array(SLAB_SIZE);
+    if (this.#slab.length - this.#slabOffset < this.#slabSize >>> 2) {
+      this.#slab = new Uint8Array(this.#slabSize);
       this.#slabOffset = 0;
     }
     const start = this.#slabOffset;
@@ -149,6 +152,8 @@ export class DenoSocket implements Socket {
       throw this.#error;
     }
     if (n === null) return null;
+    // A read that filled its buffer means more is coming: use larger slabs from now on.
+    if (n === target.length && this.#slabSize < SLAB_MAX) this.#slabSize *= 2;
     this.#slabOffset = start + n;
     return this.#slab.subarray(start, start + n);
   }

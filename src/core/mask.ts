@@ -19,6 +19,16 @@ export const webCryptoRandom: RandomSource = (buffer) => {
 
 const POOL_SIZE = 8192;
 
+let sharedPool: MaskKeyPool | undefined;
+
+/**
+ * The pool shared by every connection that uses the default random source: one 8 KiB buffer for
+ * the process instead of one per connection (an idle connection then holds no pool memory).
+ */
+export function sharedMaskKeyPool(): MaskKeyPool {
+  return sharedPool ??= new MaskKeyPool(webCryptoRandom);
+}
+
 /**
  * Hands out 4-byte mask keys from a pool refilled 8 KiB at a time. RFC 6455 §5.3 requires each
  * key to be unpredictable, so the pool is filled from a CSPRNG; batching makes one key cost a few

@@ -47,7 +47,8 @@ import {
   validateProtocols,
 } from "./handshake.ts";
 import { type HttpLimits, type HttpResponse, HttpResponseParser } from "./http11.ts";
-import { MaskKeyPool, type RandomSource, webCryptoRandom } from "./mask.ts";
+import { MaskKeyPool, sharedMaskKeyPool, webCryptoRandom } from "./mask.ts";
+import type { RandomSource } from "./mask.ts";
 import { Utf8Validator } from "./utf8.ts";
 
 /** WHATWG `readyState` values. */
@@ -166,7 +167,8 @@ export class ClientProtocol {
   #frameFin = false;
   #frameOpcode = 0;
   #frameRemaining = 0;
-  #control = new Uint8Array(MAX_CONTROL_PAYLOAD);
+  /** Payload of the control frame being read (allocated with the first control frame). */
+  #control: Uint8Array = EMPTY;
   #controlLength = 0;
 
   // Message assembly state; #messageOpcode is 0 between messages.
@@ -196,7 +198,8 @@ export class ClientProtocol {
     this.#options = options;
     const random = options.random ?? webCryptoRandom;
     this.#key = generateKey(random);
-    this.#keys = new MaskKeyPool(random);
+    // A random source given for tests gets its own pool; the default one is shared.
+    this.#keys = options.random ? new MaskKeyPool(random) : sharedMaskKeyPool();
     this.#maxMessageSize = positiveInteger(
       options.maxMessageSize ?? DEFAULTS.maxMessageSize,
       "maxMessageSize",
@@ -458,6 +461,7 @@ export class ClientProtocol {
       pos += take;
       this.#frameRemaining -= take;
       if (this.#frameOpcode >= Opcode.CLOSE) {
+        if (this.#control.length === 0) this.#control = new Uint8Array(MAX_CONTROL_PAYLOAD);
         this.#control.set(chunk.subarray(start, pos), this.#controlLength);
         this.#controlLength += take;
       } else if (!this.#dataPiece(chunk, start, pos)) {
