@@ -298,6 +298,13 @@ function normalizeHeaders(
 
 const KEEPALIVE_TAG = 0x6b; // 'k': first byte of keepalive ping payloads
 
+/** A ping waiting for its pong. */
+interface PendingPing {
+  sentAt: number;
+  resolve: (rtt: number) => void;
+  reject: (e: Error) => void;
+}
+
 /** The state of one connection attempt: a protocol, a socket and their timers. */
 class Session {
   readonly protocol: ClientProtocol;
@@ -318,11 +325,8 @@ class Session {
   pongTimer: ReturnType<typeof setTimeout> | undefined;
   /** Applies a held close or failure after the application's turn (see #process). */
   resumeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Pings waiting for their pong, by payload (insertion order = send order). */
-  readonly pings = new Map<
-    string,
-    { sentAt: number; resolve: (rtt: number) => void; reject: (e: Error) => void }
-  >();
+  /** Pings waiting for their pong, by payload (insertion order = send order); made on use. */
+  pings: Map<string, PendingPing> | undefined;
   // permessage-deflate: outgoing compression runs asynchronously (node:zlib), so sends queue
   // behind any compression in progress to keep message order.
   deflate: PerMessageDeflate | undefined;
@@ -710,7 +714,7 @@ export class WebSocketClient {
 
   #sendPing(session: Session, payload: Uint8Array): Promise<number> {
     const key = latin1(payload);
-    if (session.pings.has(key)) {
+    if (session.pings?.has(key)) {
       return Promise.reject(
         new ArgumentError("INVALID_DATA", "a ping with the same data is already awaiting its pong"),
       );
@@ -721,7 +725,7 @@ export class WebSocketClient {
       return Promise.reject(this.#stateError(error));
     }
     const promise = new Promise<number>((resolve, reject) => {
-      session.pings.set(key, { sentAt: performance.now(), resolve, reject });
+      (session.pings ??= new Map()).set(key, { sentAt: performance.now(), resolve, reject });
     });
     this.#flush(session).catch(() => {}); // a failed write ends the connection: the ping rejects
     return promise;
@@ -1106,10 +1110,11 @@ export class WebSocketClient {
 
   #settlePings(session: Session, data: Uint8Array): void {
     const key = latin1(data);
-    if (!session.pings.has(key)) return;
+    const pings = session.pings;
+    if (!pings?.has(key)) return;
     const now = performance.now();
-    for (const [k, ping] of session.pings) {
-      session.pings.delete(k);
+    for (const [k, ping] of pings) {
+      pings.delete(k);
       const rtt = now - ping.sentAt;
       if (k === key) this.#latency = rtt;
       ping.resolve(rtt);
@@ -1199,8 +1204,8 @@ export class WebSocketClient {
       this.#emit("error", { type: "error", error: info.error, target: this });
     }
     const closedError = new ConnectionClosedError(info);
-    for (const ping of session.pings.values()) ping.reject(closedError);
-    session.pings.clear();
+    for (const ping of session.pings?.values() ?? []) ping.reject(closedError);
+    session.pings = undefined;
     session.deflater?.then((d) => d.close(), () => {});
     if (session !== this.#session) return;
 

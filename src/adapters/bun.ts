@@ -184,7 +184,7 @@ export class BunAdapterSocket implements Socket {
   constructor(socket: BunSocket, verify = true) {
     this.#socket = socket;
     this.#verify = verify;
-    this.#reads = new ReadQueue(() => socket.pause?.(), () => socket.resume?.());
+    this.#reads = new ReadQueue(socket);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.handshake = new Promise((resolve, reject) => {
       this.#settleHandshake = (error) => error ? reject(error) : resolve();

@@ -65,47 +65,71 @@ export const connectNode: Connector = (options: ConnectOptions): Promise<Socket>
   });
 };
 
-/** Wraps a connected `net.Socket` (or `tls.TLSSocket`) as a {@linkcode Socket}. */
+/** The adapter of a `net.Socket`, found by the shared event handlers below. */
+const ADAPTER: unique symbol = Symbol("rom-websocket NodeSocket");
+type Tagged = net.Socket & { [ADAPTER]?: NodeSocket };
+
+/**
+ * Wraps a connected `net.Socket` (or `tls.TLSSocket`) as a {@linkcode Socket}.
+ *
+ * Its event handlers are static functions shared by every connection (Node calls them with the
+ * socket as `this`), and its `closed` promise is made on first use: an idle connection costs a
+ * few hundred bytes less than with closures per connection.
+ */
 export class NodeSocket implements Socket {
   readonly #socket: net.Socket;
   readonly #reads: ReadQueue;
-  readonly closed: Promise<void>;
   #error: NetworkError | undefined;
   #closed = false;
+  #closedPromise: Promise<void> | undefined;
+  #resolveClosed: (() => void) | undefined;
   #drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  #corked = false;
 
   constructor(socket: net.Socket) {
     this.#socket = socket;
-    this.#reads = new ReadQueue(() => socket.pause(), () => socket.resume());
-    socket.on("data", this.#onData);
-    socket.on("end", this.#onEnd);
-    socket.on("error", this.#onError);
-    socket.on("drain", this.#onDrain);
-    this.closed = new Promise((resolve) => {
-      socket.once("close", () => {
-        this.#closed = true;
-        this.#reads.fail(this.#error ?? new NetworkError("CONNECTION_RESET", "socket closed"));
-        this.#settleDrain(this.#error ?? new NetworkError("CONNECTION_RESET", "socket closed"));
-        resolve();
-      });
-    });
+    (socket as Tagged)[ADAPTER] = this;
+    this.#reads = new ReadQueue(socket);
+    socket.on("data", NodeSocket.#onData);
+    socket.on("end", NodeSocket.#onEnd);
+    socket.on("error", NodeSocket.#onError);
+    socket.on("drain", NodeSocket.#onDrain);
+    socket.once("close", NodeSocket.#onClose);
   }
 
-  #onData = (chunk: Uint8Array): void => {
+  static #onData(this: Tagged, chunk: Uint8Array): void {
     // Hand out plain Uint8Array views (not Buffers) so every runtime sees the same type.
-    this.#reads.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-  };
-  #onEnd = (): void => this.#reads.end();
-  #onError = (error: Error): void => {
-    this.#error ??= toNetworkError(error, "socket error") as NetworkError;
-    this.#reads.fail(this.#error);
-  };
-  #onDrain = (): void => this.#settleDrain();
-  #corked = false;
-  #uncork = (): void => {
-    this.#corked = false;
-    this.#socket.uncork();
-  };
+    this[ADAPTER]!.#reads.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  }
+  static #onEnd(this: Tagged): void {
+    this[ADAPTER]!.#reads.end();
+  }
+  static #onError(this: Tagged, error: Error): void {
+    const self = this[ADAPTER]!;
+    self.#error ??= toNetworkError(error, "socket error") as NetworkError;
+    self.#reads.fail(self.#error);
+  }
+  static #onDrain(this: Tagged): void {
+    this[ADAPTER]!.#settleDrain();
+  }
+  static #onClose(this: Tagged): void {
+    const self = this[ADAPTER]!;
+    self.#closed = true;
+    const error = self.#error ?? new NetworkError("CONNECTION_RESET", "socket closed");
+    self.#reads.fail(error);
+    self.#settleDrain(error);
+    self.#resolveClosed?.();
+  }
+  static #uncork(socket: NodeSocket): void {
+    socket.#corked = false;
+    socket.#socket.uncork();
+  }
+
+  get closed(): Promise<void> {
+    if (this.#closedPromise) return this.#closedPromise;
+    if (this.#closed) return this.#closedPromise = RESOLVED;
+    return this.#closedPromise = new Promise((resolve) => (this.#resolveClosed = resolve));
+  }
 
   read(): Promise<Uint8Array | null> {
     return this.#reads.read();
@@ -114,10 +138,11 @@ export class NodeSocket implements Socket {
   /** Wraps the TCP socket in TLS with `node:tls` (the proxy tunnel case). */
   startTls(options: StartTlsOptions): Promise<Socket> {
     const raw = this.#socket;
-    raw.off("data", this.#onData);
-    raw.off("end", this.#onEnd);
-    raw.off("error", this.#onError);
-    raw.off("drain", this.#onDrain);
+    raw.off("data", NodeSocket.#onData);
+    raw.off("end", NodeSocket.#onEnd);
+    raw.off("error", NodeSocket.#onError);
+    raw.off("drain", NodeSocket.#onDrain);
+    raw.off("close", NodeSocket.#onClose);
     const t = options.tls;
     const name = t.serverName ?? options.hostname;
     return new Promise((resolve, reject) => {
@@ -158,7 +183,7 @@ export class NodeSocket implements Socket {
     if (!this.#corked) {
       this.#corked = true;
       this.#socket.cork();
-      queueMicrotask(this.#uncork);
+      queueMicrotask(() => NodeSocket.#uncork(this));
     }
     // Node's own high-water mark (16 KiB) makes write() return false early; wait for 'drain'
     // only above ours, so pipelined small frames do not each cost a promise.

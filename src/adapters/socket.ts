@@ -122,6 +122,14 @@ export function toNetworkError(error: unknown, context: string): NetworkError | 
   return new NetworkError(kind, `${context}: ${message}`, { cause: error });
 }
 
+/** Something that can stop and restart delivering data (a Node or Bun socket). */
+export interface PausableSource {
+  /** Stops delivering data. */
+  pause?(): void;
+  /** Starts delivering data again. */
+  resume?(): void;
+}
+
 /**
  * Bridges a push-style socket (events or callbacks) to the pull-style `read()`: chunks wait in a
  * queue; the adapter is told to pause the source above `READ_HIGH_WATER_MARK` queued bytes and to
@@ -137,13 +145,14 @@ export class ReadQueue {
     | { resolve: (chunk: Uint8Array | null) => void; reject: (error: Error) => void }
     | undefined;
   #paused = false;
-  readonly #pause: () => void;
-  readonly #resume: () => void;
+  readonly #source: PausableSource;
 
-  /** `pause` and `resume` stop and restart the source above and below the high-water mark. */
-  constructor(pause: () => void, resume: () => void) {
-    this.#pause = pause;
-    this.#resume = resume;
+  /**
+   * `source` is paused above the high-water mark and resumed once the queue is drained (the
+   * socket object itself, usually: no closures per connection).
+   */
+  constructor(source: PausableSource) {
+    this.#source = source;
   }
 
   /** A chunk arrived from the network. */
@@ -158,7 +167,7 @@ export class ReadQueue {
     this.#bytes += chunk.length;
     if (!this.#paused && this.#bytes > READ_HIGH_WATER_MARK) {
       this.#paused = true;
-      this.#pause();
+      this.#source.pause?.();
     }
   }
 
@@ -193,7 +202,7 @@ export class ReadQueue {
         this.#head = 0;
         if (this.#paused) {
           this.#paused = false;
-          this.#resume();
+          this.#source.resume?.();
         }
       }
       return Promise.resolve(chunk);

@@ -151,7 +151,8 @@ export class ClientProtocol {
   readonly #keys: MaskKeyPool;
   readonly #maxMessageSize: number;
   readonly #maxFragments: number;
-  readonly #headers: Array<readonly [string, string]> = [];
+  /** Validated request headers, until the request is built. */
+  #headers: Array<readonly [string, string]> = [];
 
   #events: ProtocolEvent[] = [];
   #writes: Uint8Array[] = [];
@@ -161,7 +162,8 @@ export class ClientProtocol {
   #requestSent = false;
 
   // Frame parser state.
-  readonly #header = new Uint8Array(14);
+  /** A frame header split across reads is gathered here (allocated the first time). */
+  #header: Uint8Array = EMPTY;
   #headerLength = 0;
   #inFrame = false;
   #frameFin = false;
@@ -305,6 +307,7 @@ export class ClientProtocol {
       protocols: this.#options.protocols,
       extensions: offers,
     }));
+    this.#headers = [];
     this.#http = new HttpResponseParser(this.#options);
   }
 
@@ -437,6 +440,7 @@ export class ClientProtocol {
           pos += used;
         } else {
           // The header spans reads: gather it in #header (at most 14 bytes).
+          if (this.#header.length === 0) this.#header = new Uint8Array(14);
           const before = this.#headerLength;
           const copy = Math.min(14 - before, n - pos);
           this.#header.set(chunk.subarray(pos, pos + copy), before);
