@@ -658,13 +658,17 @@ export class WebSocketClient {
       );
     }
     session.sendQueue++;
+    // Compression starts now: the deflater keeps message order itself, so several messages can
+    // be in zlib at once; only the framing waits for the messages queued before this one.
+    const compressed = compress
+      ? this.#getDeflater(session).then((deflater) =>
+        deflater.deflate(typeof payload === "string" ? new TextEncoder().encode(payload) : payload)
+      )
+      : undefined;
+    compressed?.catch(() => {}); // reported through `job`
     const job = session.sendTail.then(async () => {
       try {
-        let bytes = payload;
-        if (compress) {
-          const raw = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
-          bytes = await (await this.#getDeflater(session)).deflate(raw);
-        }
+        const bytes = compressed ? await compressed : payload;
         try {
           this.#sendNow(session, bytes, binary, compress);
         } catch (error) {

@@ -17,8 +17,12 @@ export function createNodeDeflater(settings: DeflaterSettings): Deflater {
 class NodeDeflater implements Deflater {
   readonly #settings: DeflaterSettings;
   #stream: zlib.DeflateRaw | undefined;
-  #chunks: Uint8Array[] = [];
-  #length = 0;
+  /**
+   * Messages given to the stream and not yet flushed, in order. zlib processes writes and
+   * flushes in order, so the output that arrives before the n-th flush completes belongs to the
+   * n-th message: several messages can be in the stream at once (pipelined).
+   */
+  #pending: Array<{ chunks: Uint8Array[]; length: number }> = [];
   #error: Error | undefined;
 
   constructor(settings: DeflaterSettings) {
@@ -33,8 +37,10 @@ class NodeDeflater implements Deflater {
       memLevel: s.memLevel,
     });
     stream.on("data", (chunk: Uint8Array) => {
-      this.#chunks.push(chunk);
-      this.#length += chunk.length;
+      const current = this.#pending[0];
+      if (!current) return;
+      current.chunks.push(chunk);
+      current.length += chunk.length;
     });
     stream.on("error", (error: Error) => {
       this.#error = error;
@@ -44,19 +50,37 @@ class NodeDeflater implements Deflater {
 
   deflate(data: Uint8Array): Promise<Uint8Array> {
     if (this.#error) return Promise.reject(this.#error);
+    if (this.#settings.noContextTakeover) {
+      // RFC 7692 §7.2.1: each message starts afresh, which is what one-shot deflate does; it is
+      // synchronous, so nothing is in flight and message order is trivially kept.
+      const s = this.#settings;
+      try {
+        const out = zlib.deflateRawSync(data, {
+          windowBits: s.windowBits,
+          level: s.level,
+          memLevel: s.memLevel,
+          finishFlush: zlib.constants.Z_SYNC_FLUSH,
+        });
+        return Promise.resolve(
+          new Uint8Array(out.buffer, out.byteOffset, Math.max(0, out.length - 4)),
+        );
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     // The stream (and its memory) is created with the first compressed message.
     const stream = this.#stream ??= this.#open();
+    const entry = { chunks: [] as Uint8Array[], length: 0 };
+    this.#pending.push(entry);
     return new Promise((resolve, reject) => {
       stream.write(data);
       stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        this.#pending.shift();
         if (this.#error) {
           reject(this.#error);
           return;
         }
-        const chunks = this.#chunks;
-        const length = this.#length;
-        this.#chunks = [];
-        this.#length = 0;
+        const { chunks, length } = entry;
         let out: Uint8Array;
         if (chunks.length === 1) {
           out = chunks[0];
@@ -68,7 +92,6 @@ class NodeDeflater implements Deflater {
             at += c.length;
           }
         }
-        if (this.#settings.noContextTakeover) stream.reset();
         // Plain Uint8Array view without the 4-byte tail of the sync flush.
         resolve(new Uint8Array(out.buffer, out.byteOffset, Math.max(0, length - 4)));
       });
