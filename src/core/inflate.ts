@@ -187,8 +187,24 @@ interface Huffman {
   symbol: Uint16Array;
 }
 
-function buildHuffman(lengths: Uint8Array, n: number): Huffman | undefined {
-  const count = new Uint16Array(16);
+/** Tables for a code of up to `n` symbols, to fill again for every block (no allocation). */
+function huffmanTables(n: number): Huffman {
+  return {
+    fast: new Int32Array(1 << FAST_BITS),
+    count: new Uint16Array(16),
+    symbol: new Uint16Array(n),
+  };
+}
+
+const offsets = new Uint16Array(16);
+
+/**
+ * Builds the canonical Huffman code of `lengths[0..n)` into `h` (its tables are reused: a
+ * dynamic block costs no allocation). Returns false for an over-subscribed code.
+ */
+function buildHuffman(lengths: Uint8Array, n: number, h: Huffman): boolean {
+  const { fast, count, symbol } = h;
+  count.fill(0);
   for (let s = 0; s < n; s++) count[lengths[s]]++;
   count[0] = 0;
   // Over-subscribed codes are invalid; incomplete ones are allowed (RFC 1951 permits a single
@@ -196,15 +212,14 @@ function buildHuffman(lengths: Uint8Array, n: number): Huffman | undefined {
   let left = 1;
   for (let len = 1; len < 16; len++) {
     left = (left << 1) - count[len];
-    if (left < 0) return undefined;
+    if (left < 0) return false;
   }
-  const offsets = new Uint16Array(16);
+  offsets[1] = 0;
   for (let len = 1; len < 15; len++) offsets[len + 1] = offsets[len] + count[len];
-  const symbol = new Uint16Array(n);
   for (let s = 0; s < n; s++) if (lengths[s] !== 0) symbol[offsets[lengths[s]]++] = s;
   // Canonical codes, bit-reversed because DEFLATE packs Huffman codes starting from their MSB
   // into an LSB-first bit stream.
-  const fast = new Int32Array(1 << FAST_BITS);
+  fast.fill(0);
   let code = 0;
   let index = 0;
   for (let len = 1; len <= FAST_BITS; len++) {
@@ -218,7 +233,7 @@ function buildHuffman(lengths: Uint8Array, n: number): Huffman | undefined {
     }
     code <<= 1;
   }
-  return { fast, count, symbol };
+  return true;
 }
 
 const FIXED_LITERALS = (() => {
@@ -227,9 +242,15 @@ const FIXED_LITERALS = (() => {
   l.fill(9, 144, 256);
   l.fill(7, 256, 280);
   l.fill(8, 280, 288);
-  return buildHuffman(l, 288)!;
+  const h = huffmanTables(288);
+  buildHuffman(l, 288, h);
+  return h;
 })();
-const FIXED_DISTANCES = buildHuffman(new Uint8Array(30).fill(5), 30)!;
+const FIXED_DISTANCES = (() => {
+  const h = huffmanTables(30);
+  buildHuffman(new Uint8Array(30).fill(5), 30, h);
+  return h;
+})();
 
 const HISTORY_SLACK = 64 * 1024;
 
@@ -243,6 +264,13 @@ const HISTORY_SLACK = 64 * 1024;
 export class Inflater {
   readonly #windowSize: number;
   readonly #takeover: boolean;
+  /** Tables of dynamic blocks, reused from block to block. */
+  readonly #tables = {
+    codeLengths: huffmanTables(19),
+    literals: huffmanTables(288),
+    distances: huffmanTables(30),
+    lengths: new Uint8Array(320),
+  };
   #buffer: Uint8Array = new Uint8Array(0);
   /** Bytes of history at the start of #buffer for the next message. */
   #history = 0;
@@ -395,10 +423,11 @@ export class Inflater {
     const ndist = this.#take(5) + 1;
     const ncode = this.#take(4) + 4;
     if (nlen > 286 || ndist > 30) this.#fail("too many length or distance codes");
-    const lengths = new Uint8Array(320);
+    const lengths = this.#tables.lengths;
+    lengths.fill(0);
     for (let i = 0; i < ncode; i++) lengths[CLEN_ORDER[i]] = this.#take(3);
-    const clen = buildHuffman(lengths, 19);
-    if (!clen) this.#fail("invalid code length code");
+    const clen = this.#tables.codeLengths;
+    if (!buildHuffman(lengths, 19, clen)) this.#fail("invalid code length code");
     lengths.fill(0);
     let index = 0;
     while (index < nlen + ndist) {
@@ -422,9 +451,13 @@ export class Inflater {
       while (repeat-- > 0) lengths[index++] = value;
     }
     if (lengths[256] === 0) this.#fail("no end-of-block code");
-    const literals = buildHuffman(lengths, nlen);
-    const distances = buildHuffman(lengths.subarray(nlen, nlen + ndist), ndist);
-    if (!literals || !distances) this.#fail("invalid literal/length or distance code");
+    const { literals, distances } = this.#tables;
+    if (
+      !buildHuffman(lengths, nlen, literals) ||
+      !buildHuffman(lengths.subarray(nlen, nlen + ndist), ndist, distances)
+    ) {
+      this.#fail("invalid literal/length or distance code");
+    }
     this.#codes(literals, distances);
   }
 
