@@ -84,6 +84,8 @@ export interface EchoServerOptions {
    * has no compression and ignores this.
    */
   compression?: boolean;
+  /** With `compression` on the `ws` server: its `perMessageDeflate` settings (threshold 0 added). */
+  deflateOptions?: Record<string, unknown>;
 }
 
 /** The largest message the servers accept (above the 16 MiB the tests send). */
@@ -310,7 +312,7 @@ async function startWsServer(options: EchoServerOptions): Promise<EchoServer> {
     noServer: true,
     maxPayload: SERVER_MAX_PAYLOAD,
     // threshold 0: compress every message, however small.
-    perMessageDeflate: options.compression ? { threshold: 0 } : false,
+    perMessageDeflate: options.compression ? { threshold: 0, ...options.deflateOptions } : false,
     handleProtocols: (protocols: Set<string>) => protocols.values().next().value ?? false,
   });
   const clients = new Set<WsSocket>();
