@@ -249,6 +249,11 @@ export class ClientProtocol {
     return events;
   }
 
+  /** Whether `resume()` has something to apply. */
+  get held(): boolean {
+    return this.#held !== undefined;
+  }
+
   /**
    * Applies what a close frame or a bad frame called for, once the messages that arrived before
    * it have been taken and handled (returns true if there was something to apply; call
@@ -260,11 +265,6 @@ export class ClientProtocol {
    * echo of the message precedes the close). `receiveData` and `receiveEof` call it first, so a
    * driver that never calls it still applies everything in order.
    */
-  /** Whether `resume()` has something to apply. */
-  get held(): boolean {
-    return this.#held !== undefined;
-  }
-
   resume(): boolean {
     const held = this.#held;
     if (!held) return false;
