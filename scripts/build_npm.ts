@@ -74,22 +74,15 @@ export function build(): void {
     "--outdir=dist/esm",
     "--chunk-names=chunks/[name]-[hash]",
   ]);
-  // The CLI module (export "./cli") and the executable (`bin`): one file each, with a shebang.
-  for (
-    const [entry, outfile] of [[cli, "dist/esm/src/cli.js"], [
-      "./src/bin.ts",
-      "dist/esm/src/bin.js",
-    ]]
-  ) {
-    run(bin("esbuild"), [
-      entry,
-      ...common,
-      "--format=esm",
-      "--platform=node",
-      `--outfile=${outfile}`,
-      "--banner:js=#!/usr/bin/env node",
-    ]);
-  }
+  // The CLI module: both the export "./cli" and the executable (`bin`), one file with a shebang.
+  run(bin("esbuild"), [
+    cli,
+    ...common,
+    "--format=esm",
+    "--platform=node",
+    "--outfile=dist/esm/src/cli.js",
+    "--banner:js=#!/usr/bin/env node",
+  ]);
   // CommonJS: one bundle per entry (dynamic imports are inlined and initialized lazily).
   run(bin("esbuild"), [
     ...entries,

@@ -59,7 +59,23 @@ function decode(s) {
     /&apos;/g,
     "'",
   )
+    .replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)))
     .replace(/&amp;/g, "&");
+}
+
+/** The first meaningful line of a failure's message, shortened, for the summary. */
+function failureReason(body) {
+  const m =
+    /<(?:failure|error)\b((?:\s+[\w:-]+="[^"]*")*)\s*(?:\/>|>([\s\S]*?)<\/(?:failure|error)>)/
+      .exec(body);
+  if (!m) return "";
+  const message = /\bmessage="([^"]*)"/.exec(m[1])?.[1];
+  const text = decode(message || m[2] || "").replace(/<!\[CDATA\[|\]\]>/g, "");
+  const line =
+    text.split("\n").map((l) => l.trim()).find((l) =>
+      l && !/^\[?(Error|AssertionError|failed)\]?$/i.test(l)
+    ) ?? "";
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
 /** Counts leaf test cases in a JUnit XML file written by deno, bun or node. */
@@ -79,6 +95,7 @@ export function parseJunit(path) {
       name,
       classname,
       failed: /<failure\b|<error\b/.test(body) || /\bfailure="/.test(attrs),
+      reason: failureReason(body),
       skipped: /<skipped\b/.test(body),
     });
   }
@@ -94,7 +111,7 @@ export function parseJunit(path) {
     if (c.skipped) result.skipped.push(c.name);
     else if (c.failed) {
       result.failed++;
-      result.failures.push(c.name);
+      result.failures.push(c.reason ? `${c.name}: ${c.reason}` : c.name);
     } else result.passed++;
   }
   return result;

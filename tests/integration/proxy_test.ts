@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect as connectTcp, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -44,50 +44,74 @@ interface Proxy {
   log(): string;
 }
 
+// Asks whatever listens on the port who it is: tinyproxy answers a bare request with an error
+// page and its own Server header. Anything else (another test's server that took the port
+// between freePort() and tinyproxy's bind) is not our proxy.
+function isTinyproxy(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let reply = "";
+    const s = connectTcp(port, "127.0.0.1", () => s.write("GET / HTTP/1.0\r\n\r\n"));
+    const timer = setTimeout(() => s.destroy(), 2_000);
+    s.setEncoding("latin1");
+    s.on("data", (chunk: string) => reply += chunk);
+    s.once("error", () => {});
+    s.once("close", () => {
+      clearTimeout(timer);
+      resolve(/^server:\s*tinyproxy/im.test(reply));
+    });
+  });
+}
+
 async function startTinyproxy(auth?: { user: string; password: string }): Promise<Proxy> {
   if (!binary) throw new Error("tinyproxy is not installed");
-  const dir = mkdtempSync(join(tmpdir(), "rom-proxy-"));
-  const port = await freePort();
-  const config = [
-    `Port ${port}`,
-    "Listen 127.0.0.1",
-    "Timeout 30",
-    "MaxClients 20",
-    "Allow 127.0.0.1",
-    "DisableViaHeader Yes",
-    `LogFile "${join(dir, "tinyproxy.log")}"`,
-    "LogLevel Info",
-    ...(auth ? [`BasicAuth ${auth.user} ${auth.password}`] : []),
-  ].join("\n");
-  writeFileSync(join(dir, "tinyproxy.conf"), config + "\n");
-  const child = spawn(binary, ["-d", "-c", join(dir, "tinyproxy.conf")], { stdio: "ignore" });
-  // Ready when the port accepts connections.
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once("error", () => resolve(true)); // in use: tinyproxy listens
-      s.listen(port, "127.0.0.1", () => s.close(() => resolve(false)));
-    });
-    if (ok) break;
-    await delay(50);
-  }
-  return {
-    port,
-    log: () => {
+  for (let attempt = 1;; attempt++) {
+    const dir = mkdtempSync(join(tmpdir(), "rom-proxy-"));
+    const port = await freePort();
+    const config = [
+      `Port ${port}`,
+      "Listen 127.0.0.1",
+      "Timeout 30",
+      "MaxClients 20",
+      "Allow 127.0.0.1",
+      "DisableViaHeader Yes",
+      `LogFile "${join(dir, "tinyproxy.log")}"`,
+      "LogLevel Info",
+      ...(auth ? [`BasicAuth ${auth.user} ${auth.password}`] : []),
+    ].join("\n");
+    writeFileSync(join(dir, "tinyproxy.conf"), config + "\n");
+    const child = spawn(binary, ["-d", "-c", join(dir, "tinyproxy.conf")], { stdio: "ignore" });
+    const log = () => {
       try {
         return readFileSync(join(dir, "tinyproxy.log"), "utf8");
       } catch {
         return "";
       }
-    },
-    stop: async () => {
-      child.kill("SIGKILL");
-      await new Promise((resolve) =>
-        child.exitCode !== null ? resolve(null) : child.once("exit", resolve)
-      );
+    };
+    const stop = async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        // SIGTERM lets tinyproxy stop the worker processes it may have forked.
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 2_000);
+        await exited;
+        clearTimeout(timer);
+      }
       rmSync(dir, { recursive: true, force: true });
-    },
-  };
+    };
+    // Ready when tinyproxy itself answers on the port (up to 10 s on a slow machine).
+    let ready = false;
+    for (let i = 0; i < 200 && child.exitCode === null; i++) {
+      if (await isTinyproxy(port)) {
+        ready = true;
+        break;
+      }
+      await delay(50);
+    }
+    if (ready && child.exitCode === null) return { port, log, stop };
+    const why = `tinyproxy on port ${port} did not start (exit ${child.exitCode}): ${log()}`;
+    await stop();
+    if (attempt === 5) throw new Error(why);
+  }
 }
 
 describe("HTTP CONNECT proxy (tinyproxy)", { skip }, () => {
