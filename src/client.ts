@@ -414,8 +414,9 @@ export class WebSocketClient {
   #state: ReadyState = ReadyState.CONNECTING;
   #everOpen = false;
   #closeInfo: CloseInfo | undefined;
-  #resolveOpened!: () => void;
-  #rejectOpened!: (error: Error) => void;
+  // Dropped once `opened` settles (a few hundred bytes per idle connection).
+  #resolveOpened: (() => void) | undefined;
+  #rejectOpened: ((error: Error) => void) | undefined;
   #resolveClosed!: (info: CloseInfo) => void;
   #onUserAbort: (() => void) | undefined;
   /** close()/terminate() was called: no reconnection. */
@@ -555,9 +556,12 @@ export class WebSocketClient {
   ): void {
     if (typeof listener !== "function") return;
     if (options?.signal?.aborted) return;
-    const list: ListenerEntry[] = (this.#listeners[type] ??= []);
-    if (list.some((e) => e.fn === (listener as unknown))) return;
-    list.push({ fn: listener as Listener<never>, once: options?.once ?? false });
+    const list = this.#listeners[type];
+    if (list?.some((e) => e.fn === (listener as unknown))) return;
+    // Copy on write (a dispatch in progress keeps its list); a literal holds exactly its entries,
+    // where push() would reserve room for 17.
+    const entry: ListenerEntry = { fn: listener as Listener<never>, once: options?.once ?? false };
+    this.#listeners[type] = list ? [...list, entry] : [entry];
     options?.signal?.addEventListener("abort", () => this.removeEventListener(type, listener), {
       once: true,
     });
@@ -1006,7 +1010,7 @@ export class WebSocketClient {
     const protocol = session.protocol;
     try {
       for (;;) {
-        const chunk = await socket.read();
+        let chunk = await socket.read();
         if (chunk === null) {
           protocol.receiveEof(); // applies a close frame held for the messages before it, first
           if (session.wasOpen && !protocol.closeReceived && !session.error && !session.terminated) {
@@ -1019,6 +1023,8 @@ export class WebSocketClient {
           break;
         }
         protocol.receiveData(chunk);
+        // Not kept alive by this suspended function while the connection idles.
+        chunk = null;
         this.#process(session);
         if (protocol.state === ReadyState.CLOSED || session.ended) break;
         if (this.#readPaused) await this.#readPaused.promise;
@@ -1086,7 +1092,8 @@ export class WebSocketClient {
         this.#attempt = 0;
         if (!this.#everOpen) {
           this.#everOpen = true;
-          this.#resolveOpened();
+          this.#resolveOpened!();
+          this.#resolveOpened = this.#rejectOpened = undefined;
         }
         this.#emit("open", { type: "open", target: this });
         this.#scheduleKeepalive(session);
@@ -1255,9 +1262,10 @@ export class WebSocketClient {
     this.#closeInfo = info;
     if (this.#onUserAbort) this.#options.signal?.removeEventListener("abort", this.#onUserAbort);
     if (!this.#everOpen) {
-      this.#rejectOpened(
+      this.#rejectOpened?.(
         info.error ?? new ConnectionClosedError(info, "connection closed before it was open"),
       );
+      this.#resolveOpened = this.#rejectOpened = undefined;
     }
     const closedError = new ConnectionClosedError(info);
     const takers = this.#takers;
