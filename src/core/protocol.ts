@@ -155,7 +155,8 @@ export class ClientProtocol {
   /** Whether the server ended the TCP stream. */
   eofReceived = false;
 
-  readonly #options: ClientProtocolOptions;
+  /** Needed until the handshake is over, then released. */
+  #options: ClientProtocolOptions | undefined;
   readonly #key: string;
   readonly #keys: MaskKeyPool;
   readonly #maxMessageSize: number;
@@ -190,7 +191,8 @@ export class ClientProtocol {
   #messageBuffer: Uint8Array = EMPTY;
   /** A whole message that arrived in one piece, handed out without a copy. */
   #messageView: Uint8Array | undefined;
-  readonly #utf8 = new Utf8Validator();
+  /** Validates small whole text messages (made on use). */
+  #utf8: Utf8Validator | undefined;
   /** The text message is decoded piece by piece (it did not arrive whole in one read). */
   #streamText = false;
   /** What the streaming decoder produced so far for the current text message. */
@@ -207,9 +209,6 @@ export class ClientProtocol {
   /** The effect of a close frame or a peer error, waiting until earlier messages are handled. */
   #held: (() => void) | undefined;
 
-  /**
-   * @throws {ArgumentError} for invalid headers, subprotocols or limits.
-   */
   /** Checks the options. @throws {ArgumentError} for invalid headers, subprotocols or limits. */
   constructor(options: ClientProtocolOptions) {
     this.#options = options;
@@ -313,17 +312,18 @@ export class ClientProtocol {
   sendRequest(): void {
     if (this.#requestSent) throw new InvalidStateError("NOT_CONNECTING", "request already sent");
     this.#requestSent = true;
-    const offers = (this.#options.extensions ?? []).map((f) => f.offer());
+    const options = this.#options!;
+    const offers = (options.extensions ?? []).map((f) => f.offer());
     this.#writes.push(buildRequest({
-      host: this.#options.host,
-      path: this.#options.path,
+      host: options.host,
+      path: options.path,
       key: this.#key,
       headers: this.#headers,
-      protocols: this.#options.protocols,
+      protocols: options.protocols,
       extensions: offers,
     }));
     this.#headers = [];
-    this.#http = new HttpResponseParser(this.#options);
+    this.#http = new HttpResponseParser(options);
   }
 
   #receiveHead(chunk: Uint8Array): Uint8Array | undefined {
@@ -352,9 +352,10 @@ export class ClientProtocol {
     try {
       const result = checkResponse(response, {
         key: this.#key,
-        protocols: this.#options.protocols,
-        extensionFactories: this.#options.extensions,
+        protocols: this.#options!.protocols,
+        extensionFactories: this.#options!.extensions,
       });
+      this.#options = undefined;
       this.protocol = result.protocol;
       this.extensions = result.extensions;
       this.#extension = result.extensions.find((e) => e.rsvBits !== 0);
@@ -719,7 +720,7 @@ export class ClientProtocol {
   /** Validates and decodes a whole text message; undefined if it is not UTF-8. */
   #decodeText(bytes: Uint8Array): string | undefined {
     if (bytes.length < SMALL_TEXT) {
-      const v = this.#utf8;
+      const v = this.#utf8 ??= new Utf8Validator();
       v.reset();
       return v.push(bytes) && v.complete ? textDecoder.decode(bytes) : undefined;
     }
