@@ -49,7 +49,7 @@ import {
 import { type HttpLimits, type HttpResponse, HttpResponseParser } from "./http11.ts";
 import { MaskKeyPool, sharedMaskKeyPool, webCryptoRandom } from "./mask.ts";
 import type { RandomSource } from "./mask.ts";
-import { Utf8Validator } from "./utf8.ts";
+import { decodeUtf8, Utf8StreamDecoder } from "./utf8.ts";
 
 /** WHATWG `readyState` values. */
 export const ReadyState = {
@@ -120,17 +120,6 @@ const enum Phase {
   DISCARD,
 }
 
-// ignoreBOM: a leading U+FEFF is part of the message, not a byte order mark to drop.
-const textDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
-const fatalDecoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
-
-/**
- * Below this size a whole text message is validated by the JavaScript state machine and decoded
- * leniently: a fatal TextDecoder has a fixed cost of several hundred nanoseconds on some runtimes
- * (measured on Deno), more than the whole job for tiny messages.
- */
-const SMALL_TEXT = 32;
-
 /** Below this size a fragmented message's buffer is allocated at its final size up front. */
 const PREALLOCATE_LIMIT = 1024 * 1024;
 
@@ -191,14 +180,12 @@ export class ClientProtocol {
   #messageBuffer: Uint8Array = EMPTY;
   /** A whole message that arrived in one piece, handed out without a copy. */
   #messageView: Uint8Array | undefined;
-  /** Validates small whole text messages (made on use). */
-  #utf8: Utf8Validator | undefined;
   /** The text message is decoded piece by piece (it did not arrive whole in one read). */
   #streamText = false;
   /** What the streaming decoder produced so far for the current text message. */
   #text = "";
-  /** Fatal streaming decoder: validates and decodes each piece as it arrives (made on use). */
-  #streamDecoder: TextDecoder | undefined;
+  /** Validates and decodes each piece of such a message as it arrives (made on use). */
+  #streamDecoder: Utf8StreamDecoder | undefined;
   #extension: Extension | undefined;
 
   // Outgoing fragmented message in progress (0 when none).
@@ -685,17 +672,13 @@ export class ClientProtocol {
     }
     if (this.#messageOpcode === Opcode.TEXT && !this.#messageCompressed) {
       // RFC 6455 §8.1 and Autobahn 6.4.x: text that spans reads is validated as it arrives, so
-      // the connection fails on the read that holds an invalid byte. A fatal streaming decoder
+      // the connection fails on the read that holds an invalid byte. The streaming decoder
       // validates and decodes in one pass; the bytes themselves are not kept.
       this.#streamText = true;
-      try {
-        const decoder = this.#streamDecoder ??= new TextDecoder("utf-8", {
-          fatal: true,
-          ignoreBOM: true,
-        });
-        this.#text += decoder.decode(chunk.subarray(start, end), { stream: true });
-      } catch {
-        this.#streamDecoder = undefined; // its state is unusable now
+      const piece = (this.#streamDecoder ??= new Utf8StreamDecoder()).push(chunk, start, end);
+      if (piece !== undefined) {
+        this.#text += piece;
+      } else {
         this.#failFrame(
           "INVALID_UTF8",
           CloseCode.INVALID_PAYLOAD_DATA,
@@ -715,20 +698,6 @@ export class ClientProtocol {
     this.#messageBuffer.set(chunk.subarray(start, end), this.#messageSize);
     this.#messageSize = needed;
     return true;
-  }
-
-  /** Validates and decodes a whole text message; undefined if it is not UTF-8. */
-  #decodeText(bytes: Uint8Array): string | undefined {
-    if (bytes.length < SMALL_TEXT) {
-      const v = this.#utf8 ??= new Utf8Validator();
-      v.reset();
-      return v.push(bytes) && v.complete ? textDecoder.decode(bytes) : undefined;
-    }
-    try {
-      return fatalDecoder.decode(bytes);
-    } catch {
-      return undefined;
-    }
   }
 
   /** A frame is complete (payload all read). Returns false if processing must stop. */
@@ -762,14 +731,11 @@ export class ClientProtocol {
       let text: string | undefined;
       if (this.#streamText) {
         this.#streamText = false;
-        try {
-          text = this.#text + this.#streamDecoder!.decode(); // throws on a truncated sequence
-        } catch {
-          this.#streamDecoder = undefined;
-        }
+        const rest = this.#streamDecoder!.end(); // undefined for a truncated code point
+        if (rest !== undefined) text = this.#text + rest;
         this.#text = "";
       } else {
-        text = this.#decodeText(data);
+        text = decodeUtf8(data);
       }
       if (text === undefined) {
         this.#failFrame(

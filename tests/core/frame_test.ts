@@ -190,6 +190,19 @@ describe("encodeTextFrame", () => {
     });
   }
 
+  it("short strings: ASCII up to 40 characters, and one non-ASCII character at each position", () => {
+    for (let length = 0; length <= 40; length++) {
+      const ascii = "x".repeat(length);
+      assertBytes(viaEncodeText(ascii), viaEncodeFrame(ascii));
+      for (let at = 0; at < length; at++) {
+        for (const c of ["\x7f", "\x80", "é", "€", "😀"]) {
+          const text = ascii.slice(0, at) + c + ascii.slice(at + 1);
+          assertBytes(viaEncodeText(text), viaEncodeFrame(text));
+        }
+      }
+    }
+  });
+
   it("keeps the FIN and RSV1 flags", () => {
     const flags = { fin: false, rsv1: true };
     assert.deepEqual(viaEncodeText("abc", flags), viaEncodeFrame("abc", flags));
