@@ -104,79 +104,83 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
 
 /**
  * Decodes UTF-8 that arrives in pieces and fails on the piece that holds the first invalid byte,
- * as a fatal streaming `TextDecoder` does, with the lenient decoder's speed (see
- * {@linkcode decodeUtf8}). It remembers the last 3 bytes seen, which is all the state a byte-by-
- * byte check of a piece needs to start from.
+ * as a fatal streaming `TextDecoder` does, but faster: each piece is cut after its last complete
+ * code point and decoded in one shot (see {@linkcode decodeUtf8}); the 1 to 3 bytes of a code
+ * point split between pieces wait here, checked as a valid beginning at once. A `TextDecoder` in
+ * streaming mode leaves the fast path on some runtimes (Node.js 22 decodes through ICU then: a
+ * third of the CPU time of a 64 KiB text echo).
  */
 export class Utf8StreamDecoder {
-  #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-  readonly #tail = new Uint8Array(3);
-  #tailLength = 0;
+  /** The unfinished code point carried over from the previous piece. */
+  readonly #pending = new Uint8Array(4);
+  #pendingLength = 0;
 
   /** Decodes `bytes[start..end)`, the next piece; `undefined` if the text is not valid UTF-8. */
   push(bytes: Uint8Array, start: number, end: number): string | undefined {
-    const text = this.#decoder.decode(bytes.subarray(start, end), { stream: true });
-    if (text.indexOf(REPLACEMENT) !== -1 && !this.#check(bytes, start, end)) {
-      this.reset();
-      return undefined;
+    let text = "";
+    let i = start;
+    if (this.#pendingLength > 0) {
+      // Finish the code point begun in the previous piece.
+      const pending = this.#pending;
+      const length = sequenceLength(pending[0]);
+      while (this.#pendingLength < length && i < end) pending[this.#pendingLength++] = bytes[i++];
+      if (this.#pendingLength < length) {
+        return this.#validPrefix(pending, 0, this.#pendingLength) ? "" : this.#fail();
+      }
+      const point = decodeUtf8(pending.subarray(0, length));
+      if (point === undefined) return this.#fail();
+      text = point;
+      this.#pendingLength = 0;
     }
-    this.#remember(bytes, start, end);
+    // Cut before an unfinished code point at the end: its lead byte is one of the last three.
+    let cut = end;
+    for (let k = end - 1; k >= i && k >= end - 3; k--) {
+      const b = bytes[k];
+      if (b < 0x80) break;
+      if (b >= 0xc0) {
+        if (end - k < sequenceLength(b)) cut = k;
+        break;
+      }
+    }
+    if (cut > i) {
+      const middle = decodeUtf8(bytes.subarray(i, cut));
+      if (middle === undefined) return this.#fail();
+      text = text === "" ? middle : text + middle;
+    }
+    if (cut < end) {
+      if (!this.#validPrefix(bytes, cut, end)) return this.#fail();
+      this.#pending.set(bytes.subarray(cut, end));
+      this.#pendingLength = end - cut;
+    }
     return text;
   }
 
-  /** Ends the text: what is left, or `undefined` if it ends inside a code point. Resets. */
+  /** Ends the text: `""`, or `undefined` if it ends inside a code point. Resets. */
   end(): string | undefined {
-    const rest = this.#decoder.decode(); // "" unless a code point was left unfinished
-    this.#tailLength = 0;
-    return rest === "" ? rest : undefined;
+    const truncated = this.#pendingLength > 0;
+    this.#pendingLength = 0;
+    return truncated ? undefined : "";
   }
 
   /** Forgets everything pushed so far. */
   reset(): void {
-    this.#decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-    this.#tailLength = 0;
+    this.#pendingLength = 0;
   }
 
-  /** Validates the piece from the state the bytes before it left (they were valid). */
-  #check(bytes: Uint8Array, start: number, end: number): boolean {
-    const v = new Utf8Validator();
-    const tail = this.#tail;
-    const n = this.#tailLength;
-    // The unfinished code point at the end of the bytes so far, if any: its lead byte is one
-    // of the last three.
-    for (let i = n - 1; i >= 0; i--) {
-      const b = tail[i];
-      if (b < 0x80) break;
-      if (b >= 0xc0) {
-        const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
-        if (n - i < length && !v.push(tail, i, n)) return false;
-        break;
-      }
-    }
-    return v.push(bytes, start, end);
+  /** Whether `bytes[start..end)` can begin a valid code point (checked at once: fail fast). */
+  #validPrefix(bytes: Uint8Array, start: number, end: number): boolean {
+    return new Utf8Validator().push(bytes, start, end);
   }
 
-  #remember(bytes: Uint8Array, start: number, end: number): void {
-    const tail = this.#tail;
-    const size = end - start;
-    if (size >= 3) {
-      tail[0] = bytes[end - 3];
-      tail[1] = bytes[end - 2];
-      tail[2] = bytes[end - 1];
-      this.#tailLength = 3;
-      return;
-    }
-    let n = this.#tailLength;
-    for (let i = start; i < end; i++) {
-      if (n === 3) {
-        tail[0] = tail[1];
-        tail[1] = tail[2];
-        n = 2;
-      }
-      tail[n++] = bytes[i];
-    }
-    this.#tailLength = n;
+  #fail(): undefined {
+    this.#pendingLength = 0;
+    return undefined;
   }
+}
+
+/** Bytes in the sequence a lead byte starts (invalid leads count 1: the decoder refuses them). */
+function sequenceLength(lead: number): number {
+  return lead >= 0xf0 ? (lead <= 0xf4 ? 4 : 1) : lead >= 0xe0 ? 3 : lead >= 0xc2 ? 2 : 1;
 }
 
 /** Whether `bytes` is complete, valid UTF-8. */
