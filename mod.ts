@@ -57,7 +57,13 @@ export {
 } from "./src/core/errors.ts";
 export type { HttpResponse } from "./src/core/http11.ts";
 export { ReadyState } from "./src/core/protocol.ts";
-export type { ConnectOptions, Connector, Socket, TlsOptions } from "./src/adapters/socket.ts";
+export type {
+  ConnectOptions,
+  Connector,
+  ReadSink,
+  Socket,
+  TlsOptions,
+} from "./src/adapters/socket.ts";
 export { VERSION } from "./src/version.ts";
 export { type ExternalEventHandler, type RomOptions, RomWebSocket } from "./src/rom.ts";
 export { compilePcre, PcreError, type TranslatedPattern, translatePcre } from "./src/core/pcre.ts";

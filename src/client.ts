@@ -7,7 +7,13 @@
  */
 
 import { defaultConnector } from "./adapters/detect.ts";
-import { type Connector, RESOLVED, type Socket, type TlsOptions } from "./adapters/socket.ts";
+import {
+  type Connector,
+  type ReadSink,
+  RESOLVED,
+  type Socket,
+  type TlsOptions,
+} from "./adapters/socket.ts";
 import { CloseCode, DEFAULTS } from "./core/constants.ts";
 import {
   AbortError,
@@ -304,6 +310,30 @@ interface PendingPing {
   resolve: (rtt: number) => void;
   reject: (e: Error) => void;
 }
+
+/** Push-style reader of one session's socket; its methods call into the client's private ones. */
+class SessionReader implements ReadSink {
+  /** The transport has ended for this session: later deliveries are ignored. */
+  done = false;
+  constructor(
+    readonly client: WebSocketClient,
+    readonly session: Session,
+    readonly socket: Socket,
+  ) {}
+  data(chunk: Uint8Array): boolean {
+    return readerData(this, chunk);
+  }
+  end(): void {
+    readerEnd(this, undefined);
+  }
+  error(error: Error): void {
+    readerEnd(this, error);
+  }
+}
+
+// Set in a static block of WebSocketClient, which alone may call its private methods.
+let readerData: (reader: SessionReader, chunk: Uint8Array) => boolean;
+let readerEnd: (reader: SessionReader, error: Error | undefined) => void;
 
 /** The state of one connection attempt: a protocol, a socket and their timers. */
 class Session {
@@ -993,7 +1023,7 @@ export class WebSocketClient {
     session.abort = undefined; // connected: from now on failOpen closes the socket itself
     session.protocol.sendRequest();
     this.#flush(session).catch(() => {});
-    this.#readLoop(session, socket);
+    this.#startReading(session, socket);
   }
 
   /** Fails an attempt that is not open yet. */
@@ -1006,49 +1036,118 @@ export class WebSocketClient {
     this.#endSession(session);
   }
 
+  /**
+   * Reads the session's socket until the transport ends: pushed to a {@linkcode SessionReader} when
+   * the socket can (no pending promise per idle connection), else by a `read()` loop.
+   */
+  #startReading(session: Session, socket: Socket): void {
+    if (socket.listen && socket.resumeReading) {
+      socket.listen(new SessionReader(this, session, socket));
+    } else {
+      this.#readLoop(session, socket);
+    }
+  }
+
   async #readLoop(session: Session, socket: Socket): Promise<void> {
-    const protocol = session.protocol;
     try {
       for (;;) {
         let chunk = await socket.read();
         if (chunk === null) {
-          protocol.receiveEof(); // applies a close frame held for the messages before it, first
-          if (session.wasOpen && !protocol.closeReceived && !session.error && !session.terminated) {
-            session.error = new NetworkError(
-              "UNEXPECTED_EOF",
-              "the server closed the TCP connection without a close frame",
-            );
-          }
-          this.#process(session);
+          this.#receiveEnd(session);
           break;
         }
-        protocol.receiveData(chunk);
-        // Not kept alive by this suspended function while the connection idles.
-        chunk = null;
-        this.#process(session);
-        if (protocol.state === ReadyState.CLOSED || session.ended) break;
+        const more = this.#receive(session, chunk);
+        chunk = null; // not kept alive by this suspended function while the connection idles
+        if (!more) break;
         if (this.#readPaused) await this.#readPaused.promise;
       }
     } catch (error) {
-      // The socket failed (reset, TLS error...): the connection is lost.
-      if (
-        !session.error && !session.terminated && !(protocol.closeReceived && protocol.closeSent)
-      ) {
-        session.error = error instanceof WebSocketError
-          ? error
-          : new NetworkError("NETWORK_ERROR", String(error), { cause: error });
-      }
-      protocol.receiveEof();
-      this.#process(session);
+      this.#receiveError(session, error);
     }
-    // The transport is ending: no more sends or close handshakes on this session.
+    await this.#transportEnded(session, socket);
+  }
+
+  #readerData(reader: SessionReader, chunk: Uint8Array): boolean {
+    if (reader.done) return false;
+    try {
+      if (!this.#receive(reader.session, chunk)) {
+        this.#readerDone(reader);
+        return false;
+      }
+    } catch (error) {
+      this.#receiveError(reader.session, error);
+      this.#readerDone(reader);
+      return false;
+    }
+    const paused = this.#readPaused;
+    if (paused === undefined) return true;
+    // The application does not keep up: hold the socket's deliveries until it does.
+    paused.promise.then(() => reader.socket.resumeReading!());
+    return false;
+  }
+
+  #readerEnd(reader: SessionReader, error: Error | undefined): void {
+    if (reader.done) return;
+    try {
+      if (error === undefined) this.#receiveEnd(reader.session);
+      else this.#receiveError(reader.session, error);
+    } catch (e) {
+      this.#receiveError(reader.session, e);
+    }
+    this.#readerDone(reader);
+  }
+
+  #readerDone(reader: SessionReader): void {
+    reader.done = true;
+    this.#transportEnded(reader.session, reader.socket).catch(() => {});
+  }
+
+  static {
+    readerData = (reader, chunk) => reader.client.#readerData(reader, chunk);
+    readerEnd = (reader, error) => reader.client.#readerEnd(reader, error);
+  }
+
+  /** Feeds a chunk to the protocol; false once the session reads no more. */
+  #receive(session: Session, chunk: Uint8Array): boolean {
+    const protocol = session.protocol;
+    protocol.receiveData(chunk);
+    this.#process(session);
+    return protocol.state !== ReadyState.CLOSED && !session.ended;
+  }
+
+  #receiveEnd(session: Session): void {
+    const protocol = session.protocol;
+    protocol.receiveEof(); // applies a close frame held for the messages before it, first
+    if (session.wasOpen && !protocol.closeReceived && !session.error && !session.terminated) {
+      session.error = new NetworkError(
+        "UNEXPECTED_EOF",
+        "the server closed the TCP connection without a close frame",
+      );
+    }
+    this.#process(session);
+  }
+
+  /** The socket failed (reset, TLS error...): the connection is lost. */
+  #receiveError(session: Session, error: unknown): void {
+    const protocol = session.protocol;
+    if (!session.error && !session.terminated && !(protocol.closeReceived && protocol.closeSent)) {
+      session.error = error instanceof WebSocketError
+        ? error
+        : new NetworkError("NETWORK_ERROR", String(error), { cause: error });
+    }
+    protocol.receiveEof();
+    this.#process(session);
+  }
+
+  /** The transport is ending: no more sends or close handshakes on this session. */
+  async #transportEnded(session: Session, socket: Socket): Promise<void> {
     if (this.#state === ReadyState.OPEN && session === this.#session) {
       this.#state = ReadyState.CLOSING;
     }
     socket.close();
     await socket.closed;
     if (!session.wasOpen && !session.error) {
-      session.error = protocol.failure ??
+      session.error = session.protocol.failure ??
         new HandshakeError("HANDSHAKE_INTERRUPTED", "connection closed during the handshake");
     }
     this.#endSession(session);

@@ -12,6 +12,7 @@ import {
   type ConnectOptions,
   type Connector,
   ReadQueue,
+  type ReadSink,
   RESOLVED,
   type Socket,
   type StartTlsOptions,
@@ -265,6 +266,14 @@ export class BunAdapterSocket implements Socket {
 
   read(): Promise<Uint8Array | null> {
     return this.#reads.read();
+  }
+
+  listen(sink: ReadSink): void {
+    this.#reads.listen(sink);
+  }
+
+  resumeReading(): void {
+    this.#reads.resumeReading();
   }
 
   get bufferedAmount(): number {

@@ -11,6 +11,7 @@ import {
   type ConnectOptions,
   type Connector,
   ReadQueue,
+  type ReadSink,
   RESOLVED,
   type Socket,
   type StartTlsOptions,
@@ -133,6 +134,14 @@ export class NodeSocket implements Socket {
 
   read(): Promise<Uint8Array | null> {
     return this.#reads.read();
+  }
+
+  listen(sink: ReadSink): void {
+    this.#reads.listen(sink);
+  }
+
+  resumeReading(): void {
+    this.#reads.resumeReading();
   }
 
   /** Wraps the TCP socket in TLS with `node:tls` (the proxy tunnel case). */

@@ -58,11 +58,32 @@ export interface Socket {
   /** Settles once the socket is closed. */
   readonly closed: Promise<void>;
   /**
+   * Optional push-style reading: from this call on, chunks (those already queued first), then the
+   * end or the error, go to `sink`, and `read` is not called again. An idle connection then holds
+   * no pending promise. Requires `resumeReading`.
+   */
+  listen?(sink: ReadSink): void;
+  /** Restarts the delivery to a {@linkcode ReadSink} whose `data` returned `false`. */
+  resumeReading?(): void;
+  /**
    * Upgrades the connection to TLS (for `wss://` through an HTTP proxy tunnel) and returns the
    * TLS socket; this one must not be used afterwards. Optional: without it, proxies serve only
    * `ws://`.
    */
   startTls?(options: StartTlsOptions): Promise<Socket>;
+}
+
+/** Receives what a {@linkcode Socket} reads, in push style (see {@linkcode Socket.listen}). */
+export interface ReadSink {
+  /**
+   * A chunk arrived; the adapter never modifies it again. Returning `false` holds further
+   * deliveries (chunks, end, error) until `Socket.resumeReading()`.
+   */
+  data(chunk: Uint8Array): boolean;
+  /** The stream ended (EOF), after the last chunk. */
+  end(): void;
+  /** The stream failed (a `NetworkError`), after the chunks read before the failure. */
+  error(error: Error): void;
 }
 
 /** What {@linkcode Socket.startTls} is asked for. */
@@ -131,9 +152,10 @@ export interface PausableSource {
 }
 
 /**
- * Bridges a push-style socket (events or callbacks) to the pull-style `read()`: chunks wait in a
- * queue; the adapter is told to pause the source above `READ_HIGH_WATER_MARK` queued bytes and to
- * resume once the queue is drained.
+ * Bridges a push-style socket (events or callbacks) to the `Socket` reading contract: chunks wait
+ * in a queue until `read()` takes them, or go straight to a {@linkcode ReadSink} once one listens.
+ * The adapter is told to pause the source above `READ_HIGH_WATER_MARK` queued bytes and to resume
+ * it once the queue is drained.
  */
 export class ReadQueue {
   #chunks: Uint8Array[] = [];
@@ -146,6 +168,13 @@ export class ReadQueue {
     | undefined;
   #paused = false;
   readonly #source: PausableSource;
+  #sink: ReadSink | undefined;
+  /** The sink returned false from `data`. */
+  #held = false;
+  /** A delivery to the sink is in progress (no nested deliveries). */
+  #delivering = false;
+  /** The end or the error went to the sink. */
+  #finished = false;
 
   /**
    * `source` is paused above the high-water mark and resumed once the queue is drained (the
@@ -157,11 +186,27 @@ export class ReadQueue {
 
   /** A chunk arrived from the network. */
   push(chunk: Uint8Array): void {
-    const waiter = this.#waiter;
-    if (waiter) {
-      this.#waiter = undefined;
-      waiter.resolve(chunk);
-      return;
+    const sink = this.#sink;
+    if (sink !== undefined) {
+      if (!this.#held && !this.#delivering && this.#head === this.#chunks.length) {
+        // The common case: straight to the sink, no queueing.
+        this.#delivering = true;
+        try {
+          if (sink.data(chunk) === false) this.#held = true;
+        } finally {
+          this.#delivering = false;
+        }
+        // What arrived during that delivery (a chunk, the end, an error) goes out now.
+        if (this.#head < this.#chunks.length || this.#ended || this.#error) this.#drain();
+        return;
+      }
+    } else {
+      const waiter = this.#waiter;
+      if (waiter) {
+        this.#waiter = undefined;
+        waiter.resolve(chunk);
+        return;
+      }
     }
     this.#chunks.push(chunk);
     this.#bytes += chunk.length;
@@ -169,11 +214,13 @@ export class ReadQueue {
       this.#paused = true;
       this.#source.pause?.();
     }
+    if (sink !== undefined && !this.#held) this.#drain();
   }
 
   /** The stream ended (EOF). */
   end(): void {
     this.#ended = true;
+    if (this.#sink) return this.#drain();
     const waiter = this.#waiter;
     if (waiter && this.#head === this.#chunks.length) {
       this.#waiter = undefined;
@@ -185,6 +232,7 @@ export class ReadQueue {
   fail(error: Error): void {
     if (this.#ended || this.#error) return;
     this.#error = error;
+    if (this.#sink) return this.#drain();
     const waiter = this.#waiter;
     if (waiter && this.#head === this.#chunks.length) {
       this.#waiter = undefined;
@@ -194,25 +242,65 @@ export class ReadQueue {
 
   /** The next chunk; see `Socket.read`. */
   read(): Promise<Uint8Array | null> {
-    if (this.#head < this.#chunks.length) {
-      const chunk = this.#chunks[this.#head++];
-      this.#bytes -= chunk.length;
-      if (this.#head === this.#chunks.length) {
-        this.#chunks = [];
-        this.#head = 0;
-        if (this.#paused) {
-          this.#paused = false;
-          this.#source.resume?.();
-        }
-      }
-      return Promise.resolve(chunk);
-    }
+    if (this.#head < this.#chunks.length) return Promise.resolve(this.#take());
     if (this.#error) return Promise.reject(this.#error);
     if (this.#ended) return Promise.resolve(null);
     if (this.#waiter) throw new Error("Socket.read() called while a read is pending");
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
     });
+  }
+
+  /** Push-style reading; see `Socket.listen`. */
+  listen(sink: ReadSink): void {
+    if (this.#sink || this.#waiter) {
+      throw new Error("Socket.listen() called twice or during a read");
+    }
+    this.#sink = sink;
+    this.#drain();
+  }
+
+  /** See `Socket.resumeReading`. */
+  resumeReading(): void {
+    this.#held = false;
+    this.#drain();
+  }
+
+  #take(): Uint8Array {
+    const chunk = this.#chunks[this.#head++];
+    this.#bytes -= chunk.length;
+    if (this.#head === this.#chunks.length) {
+      this.#chunks = [];
+      this.#head = 0;
+      if (this.#paused) {
+        this.#paused = false;
+        this.#source.resume?.();
+      }
+    }
+    return chunk;
+  }
+
+  /** Delivers queued chunks, then the end or the error, until the sink holds. */
+  #drain(): void {
+    const sink = this.#sink;
+    if (sink === undefined || this.#delivering) return;
+    this.#delivering = true;
+    try {
+      while (!this.#held && this.#head < this.#chunks.length) {
+        if (sink.data(this.#take()) === false) this.#held = true;
+      }
+      if (!this.#held && !this.#finished && this.#head === this.#chunks.length) {
+        if (this.#error) {
+          this.#finished = true;
+          sink.error(this.#error);
+        } else if (this.#ended) {
+          this.#finished = true;
+          sink.end();
+        }
+      }
+    } finally {
+      this.#delivering = false;
+    }
   }
 }
 
