@@ -112,6 +112,26 @@ for (const kind of kinds) {
     );
 
     it(
+      "without context takeover at the full window: every message size around the window steps",
+      guarded(async (scope) => {
+        // One-shot deflate picks a window just above each message's size (9 to 15 bits).
+        const server = scope.use(await startEchoServer(kind, { compression: true }));
+        const client = await open(scope, server.url("/echo"), {
+          compression: { threshold: 0, clientNoContextTakeover: true },
+        });
+        assert.match(client.extensions, /client_no_context_takeover/);
+        const messages = client[Symbol.asyncIterator]();
+        for (const size of [1, 100, 511, 512, 513, 1023, 1025, 16384, 16385, 40000, 70000]) {
+          for (const data of [compressible(size), pattern(size, size)]) {
+            await client.send(data);
+            assertBytes(await nextMessage(messages, `${size} B`), data, `${size} B`);
+          }
+        }
+        await withTimeout(client.close(), STEP, "close");
+      }),
+    );
+
+    it(
       "compression: false offers no extension",
       guarded(async (scope) => {
         const server = scope.use(await startEchoServer(kind, { compression: true }));
