@@ -214,7 +214,6 @@ export class ReadQueue {
       this.#paused = true;
       this.#source.pause?.();
     }
-    if (sink !== undefined && !this.#held) this.#drain();
   }
 
   /** The stream ended (EOF). */

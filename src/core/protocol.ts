@@ -47,8 +47,7 @@ import {
   validateProtocols,
 } from "./handshake.ts";
 import { type HttpLimits, type HttpResponse, HttpResponseParser } from "./http11.ts";
-import { MaskKeyPool, sharedMaskKeyPool, webCryptoRandom } from "./mask.ts";
-import type { RandomSource } from "./mask.ts";
+import { MaskKeyPool, type RandomSource, sharedMaskKeyPool, webCryptoRandom } from "./mask.ts";
 import { decodeUtf8, Utf8StreamDecoder } from "./utf8.ts";
 
 /** WHATWG `readyState` values. */
