@@ -35,6 +35,7 @@
 import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
 import process from "node:process";
+import { jsonText, randomBytes } from "./data.ts";
 
 // -------------------------------------------------------------------------------------------------
 // Arguments.
@@ -153,31 +154,6 @@ function parseHex8(text: string, at: number): number {
     n = (n << 4) | (c <= 57 ? c - 48 : c - 87);
   }
   return n >>> 0;
-}
-
-/** Incompressible bytes (xorshift32). */
-function randomBytes(length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-/** JSON-like ASCII text of exactly `length` characters (compresses like real JSON events). */
-function jsonText(length: number): string {
-  const names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"];
-  let s = "";
-  for (let i = 0; s.length < length; i++) {
-    s += `{"id":${i},"type":"event","name":"${names[i % names.length]}","active":${
-      i % 3 === 0
-    },"score":${(i * 7919) % 1000}},`;
-  }
-  return s.slice(0, length);
 }
 
 function writeU32(bytes: Uint8Array, at: number, n: number): void {
@@ -607,6 +583,35 @@ class WriteBatcher {
   }
 }
 
+/**
+ * The receiving side of a raw client: the HTTP response head first (then `onOpen`), frames after
+ * it. Bad heads go to `onError`.
+ */
+function rawReceiver(
+  sink: Sink,
+  onOpen: () => void,
+  onError: (error: Error) => void,
+): (chunk: Uint8Array) => void {
+  const reader = new RawFrameReader(sink);
+  const head = new HeadReader();
+  let open = false;
+  return (chunk) => {
+    if (open) {
+      reader.push(chunk);
+      return;
+    }
+    try {
+      const rest = head.push(chunk);
+      if (rest === undefined) return;
+      open = true;
+      onOpen();
+      if (rest.length > 0) reader.push(rest);
+    } catch (error) {
+      onError(error as Error);
+    }
+  };
+}
+
 async function openRawNode(url: URL, sink: Sink): Promise<Peer> {
   const net = await import("node:net");
   const socket = net.connect({ host: url.hostname, port: Number(url.port) });
@@ -615,25 +620,8 @@ async function openRawNode(url: URL, sink: Sink): Promise<Peer> {
     socket.once("connect", resolve);
     socket.once("error", reject);
   });
-  const reader = new RawFrameReader(sink);
-  const head = new HeadReader();
-  let open = false;
   await new Promise<void>((resolve, reject) => {
-    socket.on("data", (chunk: Uint8Array) => {
-      if (open) {
-        reader.push(chunk);
-        return;
-      }
-      try {
-        const rest = head.push(chunk);
-        if (rest === undefined) return;
-        open = true;
-        resolve();
-        if (rest.length > 0) reader.push(rest);
-      } catch (error) {
-        reject(error);
-      }
-    });
+    socket.on("data", rawReceiver(sink, resolve, reject));
     socket.on("error", (error: Error) => fail(`raw socket: ${error.message}`));
     socket.write(upgradeRequest(url));
   });
@@ -730,14 +718,9 @@ interface BunRawSocket {
 }
 
 async function openRawBun(url: URL, sink: Sink): Promise<Peer> {
-  const reader = new RawFrameReader(sink);
-  const head = new HeadReader();
-  let open = false;
-  let onOpen!: () => void;
-  let onError!: (e: Error) => void;
+  let receive!: (chunk: Uint8Array) => void;
   const opened = new Promise<void>((resolve, reject) => {
-    onOpen = resolve;
-    onError = reject;
+    receive = rawReceiver(sink, resolve, reject);
   });
   // Bytes that did not fit the kernel buffer wait here until `drain`.
   let queue: Uint8Array[] = [];
@@ -770,21 +753,7 @@ async function openRawBun(url: URL, sink: Sink): Promise<Peer> {
     hostname: url.hostname,
     port: Number(url.port),
     socket: {
-      data(_s, data) {
-        if (open) {
-          reader.push(data);
-          return;
-        }
-        try {
-          const rest = head.push(data);
-          if (rest === undefined) return;
-          open = true;
-          onOpen();
-          if (rest.length > 0) reader.push(rest);
-        } catch (error) {
-          onError(error as Error);
-        }
-      },
+      data: (_s, data) => receive(data),
       drain: (s) => drain(s),
       close: () => sink.closed("socket closed"),
       error: (_s, error) => fail(`raw socket: ${error.message}`),
