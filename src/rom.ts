@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ClientOptions, reportListenerError, WebSocketClient } from "./client.ts";
+import { type ClientOptions, reportListenerError, WebSocketClient } from "./client/client.ts";
 import { ArgumentError, type WebSocketError } from "./core/errors.ts";
 import { compilePcre } from "./core/pcre.ts";
 import { ReadyState } from "./core/protocol.ts";
@@ -20,7 +20,7 @@ import {
   ROM_SOURCE,
   type RomEvent,
 } from "./core/rom_contract.ts";
-import { base64 } from "./core/sha1.ts";
+import { base64 } from "./core/bytes.ts";
 import { VERSION } from "./version.ts";
 
 /** The external event handler: `(source, event, data)`, as 1C receives it. */

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { concatBytes } from "../core/bytes.ts";
 import { ArgumentError, NetworkError } from "../core/errors.ts";
 import {
   type ConnectOptions,
@@ -211,12 +212,7 @@ export class DenoSocket implements Socket {
         let chunk: Uint8Array;
         if (this.#queue.length > 1 && this.#queued <= MAX_READ) {
           // Coalesce small queued frames into one write (one syscall).
-          chunk = new Uint8Array(this.#queued);
-          let at = 0;
-          for (const c of this.#queue) {
-            chunk.set(c, at);
-            at += c.length;
-          }
+          chunk = concatBytes(this.#queue, this.#queued);
           this.#queue = [chunk];
         } else {
           chunk = this.#queue[0];

@@ -8,7 +8,7 @@
 
 import { ArgumentError, type HandshakeError, NetworkError } from "../core/errors.ts";
 import { HttpResponseParser } from "../core/http11.ts";
-import { base64 } from "../core/sha1.ts";
+import { basicCredentials, latin1Encode } from "../core/bytes.ts";
 import type { Socket } from "./socket.ts";
 
 /** A parsed proxy URL. */
@@ -43,11 +43,7 @@ export function parseProxyUrl(input: string | URL): ProxySettings {
   }
   const secure = url.protocol === "https:";
   const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
-  let authorization: string | undefined;
-  if (url.username !== "" || url.password !== "") {
-    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    authorization = `Basic ${base64(new TextEncoder().encode(credentials))}`;
-  }
+  const authorization = basicCredentials(url);
   return {
     hostname,
     port: url.port === "" ? (secure ? 443 : 80) : Number(url.port),
@@ -74,9 +70,7 @@ export async function openTunnel(
   let request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
   if (proxy.authorization) request += `Proxy-Authorization: ${proxy.authorization}\r\n`;
   request += "\r\n";
-  const bytes = new Uint8Array(request.length);
-  for (let i = 0; i < request.length; i++) bytes[i] = request.charCodeAt(i);
-  await socket.write(bytes);
+  await socket.write(latin1Encode(request));
   const parser = new HttpResponseParser();
   for (;;) {
     const chunk = await socket.read();

@@ -10,7 +10,8 @@ import { ArgumentError, HandshakeError } from "./errors.ts";
 import { type ClientExtensionFactory, type Extension, parseExtensions } from "./extensions.ts";
 import { type HttpResponse, isToken } from "./http11.ts";
 import { type RandomSource, webCryptoRandom } from "./mask.ts";
-import { base64, sha1 } from "./sha1.ts";
+import { base64, latin1Encode } from "./bytes.ts";
+import { sha1 } from "./sha1.ts";
 
 /** Request headers the handshake owns; set them through options, not `headers`. */
 const RESERVED_HEADERS = new Set([
@@ -123,10 +124,7 @@ export function buildRequest(request: HandshakeRequest): Uint8Array {
     lines.push(`Sec-WebSocket-Extensions: ${request.extensions.join(", ")}`);
   }
   lines.push(...extra, "", "");
-  const text = lines.join("\r\n");
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
+  return latin1Encode(lines.join("\r\n"));
 }
 
 /** The outcome of a successful handshake. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { latin1Decode } from "./bytes.ts";
 import { DEFAULTS } from "./constants.ts";
 import { HandshakeError, type ResponseHeaders } from "./errors.ts";
 
@@ -116,7 +117,7 @@ export class HttpResponseParser {
       if (end === this.#lineStart || this.#buffer[end - 1] !== CR) {
         throw new HandshakeError("INVALID_HTTP_RESPONSE", "HTTP response line not ended by CRLF");
       }
-      const line = latin1(this.#buffer, this.#lineStart, end - 1);
+      const line = latin1Decode(this.#buffer, this.#lineStart, end - 1);
       this.#lineStart = this.#length;
       if (line.length === 0) {
         if (this.#lines.length === 0) {
@@ -205,10 +206,4 @@ function hasControlCharacter(value: string): boolean {
     if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
   }
   return false;
-}
-
-function latin1(bytes: Uint8Array, start: number, end: number): string {
-  let s = "";
-  for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]);
-  return s;
 }

@@ -44,7 +44,6 @@ export {
   type SendOptions,
   validateCloseArguments,
 } from "./protocol.ts";
-export { base64, sha1 } from "./sha1.ts";
 export { InflateError, Inflater } from "./inflate.ts";
 export {
   type DeflateOptions,

@@ -3,7 +3,7 @@
  *
  * Bytes in (`receiveData`, `receiveEof`), commands in (`sendText`, `sendBinary`, `sendPing`,
  * `sendClose`, `fail`, ...), events and bytes out (`takeEvents`, `takeWrites`). No sockets,
- * timers or promises: the driver (see `src/client.ts`) owns those. Peer errors never throw out of
+ * timers or promises: the driver (see `src/client/client.ts`) owns those. Peer errors never throw out of
  * `receiveData`; they become a close frame with the right code and a recorded `failure`. Misuse
  * (sending while not open, a bad close code) throws.
  *

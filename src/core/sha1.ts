@@ -66,10 +66,3 @@ export function sha1(data: Uint8Array): Uint8Array {
   outView.setUint32(16, h4);
   return out;
 }
-
-/** Standard base64 (RFC 4648 §4) of `bytes`. */
-export function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
-  return btoa(binary);
-}

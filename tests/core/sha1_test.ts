@@ -7,7 +7,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { acceptFor } from "../../src/core/handshake.ts";
-import { base64, sha1 } from "../../src/core/sha1.ts";
+import { base64 } from "../../src/core/bytes.ts";
+import { sha1 } from "../../src/core/sha1.ts";
 import { hex, latin1, patternBytes, toHex, utf8 } from "../_util/fixtures.ts";
 
 /** The digest as a hex string without spaces, as FIPS examples print it. */

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { ArgumentError } from "./core/errors.ts";
-import { base64 } from "./core/sha1.ts";
+import { basicCredentials } from "./bytes.ts";
+import { ArgumentError } from "./errors.ts";
 
 /** A parsed WebSocket URL. */
 export interface WebSocketUrl {
@@ -60,13 +60,9 @@ export function parseWebSocketUrl(input: string | URL): WebSocketUrl {
   const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port);
   const bracketed = url.hostname.startsWith("[");
   const hostname = bracketed ? url.hostname.slice(1, -1) : url.hostname;
-  let authorization: string | undefined;
-  if (url.username !== "" || url.password !== "") {
-    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    authorization = `Basic ${base64(new TextEncoder().encode(credentials))}`;
-    url.username = "";
-    url.password = "";
-  }
+  const authorization = basicCredentials(url);
+  url.username = "";
+  url.password = "";
   return {
     href: url.href,
     secure,

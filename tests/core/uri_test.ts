@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parseWebSocketUrl } from "../src/url.ts";
-import { ArgumentError } from "../src/core/errors.ts";
+import { parseWebSocketUrl } from "../../src/core/uri.ts";
+import { ArgumentError } from "../../src/core/errors.ts";
 
 function refused(input: string, pattern: RegExp) {
   assert.throws(() => parseWebSocketUrl(input), (error: unknown) => {

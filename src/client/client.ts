@@ -6,15 +6,16 @@
  * @module
  */
 
-import { defaultConnector } from "./adapters/detect.ts";
+import { defaultConnector } from "../adapters/detect.ts";
 import {
   type Connector,
   type ReadSink,
   RESOLVED,
   type Socket,
   type TlsOptions,
-} from "./adapters/socket.ts";
-import { CloseCode, DEFAULTS } from "./core/constants.ts";
+} from "../adapters/socket.ts";
+import { latin1Decode } from "../core/bytes.ts";
+import { CloseCode, DEFAULTS } from "../core/constants.ts";
 import {
   AbortError,
   ArgumentError,
@@ -26,24 +27,24 @@ import {
   NetworkError,
   TimeoutError,
   WebSocketError,
-} from "./core/errors.ts";
-import type { ClientExtensionFactory } from "./core/extensions.ts";
+} from "../core/errors.ts";
+import type { ClientExtensionFactory } from "../core/extensions.ts";
 import {
   type DeflateOptions,
   type Deflater,
   PerMessageDeflate,
   PerMessageDeflateFactory,
-} from "./core/permessage_deflate.ts";
-import type { HttpResponse } from "./core/http11.ts";
-import type { RandomSource } from "./core/mask.ts";
+} from "../core/permessage_deflate.ts";
+import type { HttpResponse } from "../core/http11.ts";
+import type { RandomSource } from "../core/mask.ts";
 import {
   ClientProtocol,
   type ProtocolEvent,
   ReadyState,
   validateCloseArguments,
-} from "./core/protocol.ts";
-import { parseWebSocketUrl, type WebSocketUrl } from "./url.ts";
-import { openTunnel, parseProxyUrl, type ProxySettings } from "./adapters/proxy.ts";
+} from "../core/protocol.ts";
+import { parseWebSocketUrl, type WebSocketUrl } from "../core/uri.ts";
+import { openTunnel, parseProxyUrl, type ProxySettings } from "../adapters/proxy.ts";
 
 /** Options of {@linkcode connect}. Every default is listed in the README. */
 export interface ClientOptions {
@@ -720,7 +721,7 @@ export class WebSocketClient {
   #getDeflater(session: Session): Promise<Deflater> {
     const settings = session.deflate!.deflaterSettings;
     // node:zlib is loaded only when a message is actually compressed.
-    return session.deflater ??= import("./adapters/deflate.ts").then((m) =>
+    return session.deflater ??= import("./zlib_deflater.ts").then((m) =>
       m.createNodeDeflater(settings)
     );
   }
@@ -751,7 +752,7 @@ export class WebSocketClient {
   }
 
   #sendPing(session: Session, payload: Uint8Array): Promise<number> {
-    const key = latin1(payload);
+    const key = latin1Decode(payload);
     if (session.pings?.has(key)) {
       return Promise.reject(
         new ArgumentError("INVALID_DATA", "a ping with the same data is already awaiting its pong"),
@@ -1219,7 +1220,7 @@ export class WebSocketClient {
   }
 
   #settlePings(session: Session, data: Uint8Array): void {
-    const key = latin1(data);
+    const key = latin1Decode(data);
     const pings = session.pings;
     if (!pings?.has(key)) return;
     const now = performance.now();
@@ -1443,10 +1444,4 @@ function toBytes(data: Exclude<SendData, string>): Uint8Array {
     "INVALID_DATA",
     `cannot send ${data === null ? "null" : typeof data}: use a string, Uint8Array or ArrayBuffer`,
   );
-}
-
-function latin1(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
-  return s;
 }

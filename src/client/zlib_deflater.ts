@@ -7,6 +7,7 @@
  */
 
 import * as zlib from "node:zlib";
+import { concatBytes } from "../core/bytes.ts";
 import type { Deflater, DeflaterSettings } from "../core/permessage_deflate.ts";
 
 /** Up to this size a one-shot deflate gets an output buffer of the message's size. */
@@ -97,17 +98,7 @@ class NodeDeflater implements Deflater {
           return;
         }
         const { chunks, length } = entry;
-        let out: Uint8Array;
-        if (chunks.length === 1) {
-          out = chunks[0];
-        } else {
-          out = new Uint8Array(length);
-          let at = 0;
-          for (const c of chunks) {
-            out.set(c, at);
-            at += c.length;
-          }
-        }
+        const out = concatBytes(chunks, length);
         // Plain Uint8Array view without the 4-byte tail of the sync flush.
         resolve(new Uint8Array(out.buffer, out.byteOffset, Math.max(0, length - 4)));
       });

@@ -1,0 +1,49 @@
+/**
+ * Byte helpers shared by the core, the adapters and the client: concatenation, Latin-1 (the
+ * bytes of HTTP heads and of ping payloads used as map keys) and base64 (RFC 4648 §4).
+ *
+ * @module
+ */
+
+/** The bytes of `chunks` in one array (`total`: their summed length, if already known). */
+export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  let length = total ?? 0;
+  if (total === undefined) { for (const c of chunks) length += c.length; }
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/**
+ * `text` as one byte per UTF-16 code unit (ISO-8859-1). For text known to be Latin-1 or ASCII,
+ * such as an HTTP request head; higher code units are truncated to their low byte.
+ */
+export function latin1Encode(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/** `bytes[start..end)` read as ISO-8859-1: every byte one character, never an error. */
+export function latin1Decode(bytes: Uint8Array, start = 0, end: number = bytes.length): string {
+  let s = "";
+  for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]);
+  return s;
+}
+
+/** Standard base64 (RFC 4648 §4) of `bytes`. */
+export function base64(bytes: Uint8Array): string {
+  return btoa(latin1Decode(bytes));
+}
+
+/** `Basic <base64(user:password)>` (RFC 7617) from a URL's percent-encoded userinfo, if any. */
+export function basicCredentials(url: URL): string | undefined {
+  if (url.username === "" && url.password === "") return undefined;
+  const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  return `Basic ${base64(new TextEncoder().encode(credentials))}`;
+}
