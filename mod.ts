@@ -32,7 +32,7 @@ export {
   type SendData,
   WebSocketClient,
   type WebSocketClientEventMap,
-} from "./src/client/client.ts";
+} from "./src/client/mod.ts";
 export { CloseCode, isValidCloseCode } from "./src/core/constants.ts";
 export type { DeflateOptions } from "./src/core/permessage_deflate.ts";
 export {

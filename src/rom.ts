@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ClientOptions, reportListenerError, WebSocketClient } from "./client/client.ts";
+import { type ClientOptions, reportListenerError, WebSocketClient } from "./client/mod.ts";
 import { ArgumentError, type WebSocketError } from "./core/errors.ts";
 import { compilePcre } from "./core/pcre.ts";
 import { ReadyState } from "./core/protocol.ts";
