@@ -55,6 +55,4 @@ export {
   PerMessageDeflate,
   PerMessageDeflateFactory,
 } from "./permessage_deflate.ts";
-export { compilePcre, PcreError, type TranslatedPattern, translatePcre } from "./pcre.ts";
-export * from "./rom_contract.ts";
 export { isValidUtf8, Utf8Validator } from "./utf8.ts";
