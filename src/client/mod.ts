@@ -5,22 +5,18 @@
  * @module
  */
 
+export { connect, WebSocketClient } from "./client.ts";
 export {
-  type ClientOptions,
   type CloseEvent,
-  connect,
   type ErrorEvent,
-  isTransient,
   type Listener,
   type ListenerOptions,
   type MessageEvent,
-  type MessageOptions,
   type OpenEvent,
   type PingEvent,
   type ReconnectEvent,
-  type ReconnectOptions,
   reportListenerError,
-  type SendData,
-  WebSocketClient,
   type WebSocketClientEventMap,
-} from "./client.ts";
+} from "./events.ts";
+export { type ClientOptions, type MessageOptions, type SendData } from "./options.ts";
+export { isTransient, type ReconnectOptions } from "./reconnect.ts";

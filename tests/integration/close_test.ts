@@ -14,7 +14,7 @@ import {
   WebSocketClient,
   WebSocketError,
 } from "../../mod.ts";
-import { guarded, stillPending, withTimeout } from "../_util/async.ts";
+import { guarded, type Scope, stillPending, withTimeout } from "../_util/async.ts";
 import {
   acceptResponse,
   closePayload,
@@ -405,6 +405,70 @@ describe("abrupt ends (raw server)", () => {
       assert.deepEqual([event.code, event.reason, event.wasClean], [4004, "gone", true]);
       assert.deepEqual(events.messages, ["last words"]);
       assert.equal(event.sent?.code, 4004);
+    }),
+  );
+  /** Opens a client against a raw server that sends `frames` right after the 101, then FIN. */
+  async function closedAfter(scope: Scope, frames: Uint8Array[]): Promise<WebSocketClient> {
+    const server = scope.use(await startHostileServer({ handshake: "none" }));
+    const client = new WebSocketClient(server.url("/"));
+    scope.defer(() => client.terminate());
+    const connection = await server.connection(0);
+    const request = await withTimeout(connection.request, STEP, "request");
+    await connection.write(
+      concat(new TextEncoder().encode(acceptResponse(request)), ...frames),
+    );
+    connection.end();
+    await withTimeout(client.closed, STEP, "closed");
+    return client;
+  }
+
+  it(
+    "an iteration started only after an abnormal close yields the queued messages, then throws " +
+      "ConnectionClosedError with how it ended (ARCHITECTURE.md §2)",
+    guarded(async (scope) => {
+      const client = await closedAfter(scope, [
+        frame(Op.TEXT, "one"),
+        frame(Op.TEXT, "two"),
+        frame(Op.CLOSE, closePayload(4005, "abnormal")),
+      ]);
+      assert.equal(client.readyState, WebSocketClient.CLOSED);
+      const messages = client[Symbol.asyncIterator]();
+      assert.deepEqual(await messages.next(), { done: false, value: "one" });
+      assert.deepEqual(await messages.next(), { done: false, value: "two" });
+      const error = await messages.next().then(
+        (r) => assert.fail(`iteration should throw after a 4005 close, got ${JSON.stringify(r)}`),
+        (e) => e,
+      );
+      assert.ok(error instanceof ConnectionClosedError, String(error));
+      assert.deepEqual([error.info.code, error.info.reason], [4005, "abnormal"]);
+      // A second iteration after the end throws again, with no message left.
+      await assert.rejects(client[Symbol.asyncIterator]().next(), ConnectionClosedError);
+    }),
+  );
+
+  it(
+    "an iteration started only after a drop (no close frame) throws ConnectionClosedError 1006",
+    guarded(async (scope) => {
+      const client = await closedAfter(scope, [frame(Op.TEXT, "before the drop")]);
+      const messages = client[Symbol.asyncIterator]();
+      assert.deepEqual(await messages.next(), { done: false, value: "before the drop" });
+      const error = await messages.next().then(() => assert.fail("should throw"), (e) => e);
+      assert.ok(error instanceof ConnectionClosedError, String(error));
+      assert.equal(error.info.code, 1006);
+      assert.equal(error.info.wasClean, false);
+    }),
+  );
+
+  it(
+    "an iteration started only after a normal close (1000) yields the queued messages and ends",
+    guarded(async (scope) => {
+      const client = await closedAfter(scope, [
+        frame(Op.TEXT, "last"),
+        frame(Op.CLOSE, closePayload(1000, "done")),
+      ]);
+      const seen: Array<string | Uint8Array> = [];
+      for await (const message of client) seen.push(message);
+      assert.deepEqual(seen, ["last"]);
     }),
   );
 });

@@ -29,8 +29,10 @@ for (const kind of serverKinds()) {
         const big = pattern(1024 * 1024 + 3, 11);
         await withTimeout(client.send(big), STEP, "send 1 MiB");
         assertBytes(await nextMessage(messages, "binary echo"), big, "1 MiB over TLS");
+        const started = performance.now();
         const rtt = await withTimeout(client.ping(), STEP, "ping over TLS");
-        assert.ok(rtt >= 0);
+        assert.ok(rtt >= 0 && rtt <= performance.now() - started, `round-trip time ${rtt}`);
+        assert.equal(client.latency, rtt);
         const connection = await server.connection(0);
         assert.equal(connection.path, "/secure?x=1");
         const info = await withTimeout(client.close(4000, "tls bye"), STEP, "close");

@@ -1,0 +1,507 @@
+/**
+ * `Connection`: one attempt to be connected, from the first byte of the socket to its end. It
+ * drives a {@linkcode ClientProtocol} over a {@linkcode Socket}: it is the socket's read sink,
+ * writes what the protocol queues, and owns the attempt's timers (open, close, keepalive). How it
+ * ended is handed to its owner, the {@linkcode WebSocketClient}, which reconnects or settles.
+ * `ARCHITECTURE.md` §4 gives the call order it follows.
+ *
+ * @module
+ */
+
+import { type ListeningSocket, withPushReading } from "../adapters/push_reading.ts";
+import { type ReadSink, RESOLVED, type Socket } from "../adapters/socket.ts";
+import { CloseCode } from "../core/constants.ts";
+import {
+  type CloseInfo,
+  ConnectionClosedError,
+  HandshakeError,
+  InvalidStateError,
+  NetworkError,
+  TimeoutError,
+  WebSocketError,
+} from "../core/errors.ts";
+import type { OutgoingCompression } from "../core/permessage_deflate.ts";
+import { ClientProtocol, type ProtocolEvent, ReadyState } from "../core/protocol.ts";
+import type { WebSocketClient } from "./client.ts";
+import type { Listeners } from "./events.ts";
+import type { Inbox } from "./inbox.ts";
+import type { Settings } from "./options.ts";
+import { PendingPings } from "./pings.ts";
+import { SendQueue } from "./send_queue.ts";
+import { openTransport } from "./transport.ts";
+
+const KEEPALIVE_TAG = 0x6b; // 'k': first byte of keepalive ping payloads
+
+/** What a {@linkcode Connection} needs from the client that made it. */
+export interface ConnectionOwner {
+  readonly settings: Settings;
+  readonly listeners: Listeners;
+  readonly inbox: Inbox;
+  readonly target: WebSocketClient;
+  /** The connection opened (the `open` event is the owner's to emit). */
+  opened(connection: Connection): void;
+  /** The connection's transport is gone: reconnect or settle. Called once. */
+  ended(connection: Connection, info: CloseInfo): void;
+  /** Round-trip time of an answered ping, in ms. */
+  measured(rtt: number): void;
+  /** A `NOT_OPEN` error, explained by the client's state (closed how, or reconnecting). */
+  stateError(error: unknown): unknown;
+  /** Numbers the pings the client sends (one counter across reconnections). */
+  nextPingId(): number;
+}
+
+/** One attempt: a protocol, a socket and their timers. */
+export class Connection implements ReadSink {
+  readonly protocol: ClientProtocol;
+  /** CONNECTING, OPEN or CLOSING; the client is CLOSED only once everything has settled. */
+  state: ReadyState = ReadyState.CONNECTING;
+  /** The socket, once connected (the proxy's, while the tunnel is set up). */
+  socket: Socket | undefined;
+  /** Whether the connection was open at some point. */
+  wasOpen = false;
+  /** The transport is gone; nothing more happens on this connection. */
+  ended = false;
+
+  readonly #owner: ConnectionOwner;
+  /** Aborts the connection attempt (released once the socket is connected). */
+  #abort: AbortController | undefined = new AbortController();
+  #error: WebSocketError | undefined;
+  /** terminate() closed the socket: what follows is not a network error. */
+  #terminated = false;
+  /** The error event was emitted for `#error`. */
+  #errorReported = false;
+  /** The socket as this connection reads it (by push). */
+  #reader: ListeningSocket | undefined;
+  /** The socket's deliveries have ended for this connection: later ones are ignored. */
+  #readDone = false;
+  #openTimer: ReturnType<typeof setTimeout> | undefined;
+  #closeTimer: ReturnType<typeof setTimeout> | undefined;
+  #pingTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Deadline of the keepalive ping in flight. */
+  #pongTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Applies a held close or failure after the application's turn (see #process). */
+  #resumeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Made on the first ping. */
+  #pings: PendingPings | undefined;
+  /** Set at open when permessage-deflate can compress what we send. */
+  #compression: OutgoingCompression | undefined;
+  /** Made when a message has to wait for compression (see {@linkcode SendQueue}). */
+  #sendQueue: SendQueue | undefined;
+
+  /** @throws {ArgumentError} invalid headers, subprotocols or limits (checked by the protocol). */
+  constructor(owner: ConnectionOwner) {
+    this.#owner = owner;
+    this.protocol = new ClientProtocol(owner.settings.protocol);
+  }
+
+  /** Bytes given to the socket and not yet handed to the operating system. */
+  get bufferedAmount(): number {
+    return this.socket?.bufferedAmount ?? 0;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Opening.
+
+  /** Connects, sends the opening handshake and starts reading. */
+  async start(): Promise<void> {
+    const { openTimeout } = this.#owner.settings;
+    if (openTimeout > 0) {
+      this.#openTimer = setTimeout(() => {
+        this.failOpen(
+          new TimeoutError("OPEN_TIMEOUT", `no open connection after ${openTimeout} ms`),
+        );
+      }, openTimeout);
+    }
+    let socket: Socket;
+    try {
+      socket = await openTransport(
+        this.#owner.settings,
+        this.#abort!.signal,
+        (s) => (this.socket = s),
+      );
+    } catch (error) {
+      this.socket?.close();
+      this.failOpen(
+        error instanceof WebSocketError
+          ? error
+          : new NetworkError("NETWORK_ERROR", String(error), { cause: error }),
+      );
+      return;
+    }
+    if (this.ended || this.protocol.state !== ReadyState.CONNECTING) {
+      socket.close(); // timed out or aborted meanwhile
+      return;
+    }
+    this.socket = socket;
+    this.#abort = undefined; // connected: from now on failOpen closes the socket itself
+    this.protocol.sendRequest();
+    this.flush().catch(() => {});
+    // One read path: the connection is the socket's sink (pull-only sockets are given the push
+    // contract by withPushReading), so an idle connection holds no pending promise of its own.
+    this.#reader = withPushReading(socket);
+    this.#reader.listen(this);
+  }
+
+  /** Fails an attempt that is not open yet. */
+  failOpen(error: WebSocketError): void {
+    if (this.ended || this.wasOpen) return;
+    this.#error ??= error;
+    this.#abort?.abort(error);
+    this.protocol.fail(error);
+    this.socket?.close();
+    this.#end();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The socket's read sink.
+
+  /** A chunk arrived; false holds the socket until the application catches up. */
+  data(chunk: Uint8Array): boolean {
+    if (this.#readDone) return false;
+    try {
+      if (!this.#receive(chunk)) {
+        this.#readingEnded();
+        return false;
+      }
+    } catch (error) {
+      this.#receiveError(error);
+      this.#readingEnded();
+      return false;
+    }
+    const inbox = this.#owner.inbox;
+    if (!inbox.paused) return true;
+    // The application does not keep up: hold the socket's deliveries until it does.
+    const reader = this.#reader!;
+    inbox.whenResumed().then(() => reader.resumeReading());
+    return false;
+  }
+
+  /** The stream ended (EOF). */
+  end(): void {
+    this.#deliveryEnded(undefined);
+  }
+
+  /** The stream failed. */
+  error(error: Error): void {
+    this.#deliveryEnded(error);
+  }
+
+  #deliveryEnded(error: Error | undefined): void {
+    if (this.#readDone) return;
+    try {
+      if (error === undefined) this.#receiveEnd();
+      else this.#receiveError(error);
+    } catch (e) {
+      this.#receiveError(e);
+    }
+    this.#readingEnded();
+  }
+
+  #readingEnded(): void {
+    this.#readDone = true;
+    this.#transportEnded(this.socket!).catch(() => {});
+  }
+
+  /** Feeds a chunk to the protocol; false once the connection reads no more. */
+  #receive(chunk: Uint8Array): boolean {
+    const protocol = this.protocol;
+    protocol.receiveData(chunk);
+    this.#process();
+    return protocol.state !== ReadyState.CLOSED && !this.ended;
+  }
+
+  #receiveEnd(): void {
+    const protocol = this.protocol;
+    protocol.receiveEof(); // applies a close frame held for the messages before it, first
+    if (this.wasOpen && !protocol.closeReceived && !this.#error && !this.#terminated) {
+      this.#error = new NetworkError(
+        "UNEXPECTED_EOF",
+        "the server closed the TCP connection without a close frame",
+      );
+    }
+    this.#process();
+  }
+
+  /** The socket failed (reset, TLS error...): the connection is lost. */
+  #receiveError(error: unknown): void {
+    const protocol = this.protocol;
+    if (!this.#error && !this.#terminated && !(protocol.closeReceived && protocol.closeSent)) {
+      this.#error = error instanceof WebSocketError
+        ? error
+        : new NetworkError("NETWORK_ERROR", String(error), { cause: error });
+    }
+    protocol.receiveEof();
+    this.#process();
+  }
+
+  /** The transport is ending: no more sends or close handshakes on this connection. */
+  async #transportEnded(socket: Socket): Promise<void> {
+    if (this.state === ReadyState.OPEN) this.state = ReadyState.CLOSING;
+    socket.close();
+    await socket.closed;
+    if (!this.wasOpen && !this.#error) {
+      this.#error = this.protocol.failure ??
+        new HandshakeError("HANDSHAKE_INTERRUPTED", "connection closed during the handshake");
+    }
+    this.#end();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // What the protocol produced.
+
+  /** Handles what the protocol produced: writes first, then events. */
+  #process(): void {
+    const protocol = this.protocol;
+    const events = protocol.takeEvents();
+    for (let i = 0; i < events.length; i++) this.#handle(events[i]);
+    // A close frame or a bad frame that followed messages in the same read takes effect once
+    // the application has had its turn with those messages: after the microtasks that deliver
+    // them to iterators (or to listeners added right after connect() resolved, when the frames
+    // came with the handshake response), so that its answers leave before the close frame.
+    if (protocol.held && this.#resumeTimer === undefined) {
+      this.#resumeTimer = setTimeout(() => {
+        this.#resumeTimer = undefined;
+        if (!this.ended && protocol.resume()) this.#process();
+      }, 0);
+    }
+    if (protocol.hasWrites) this.flush().catch(() => {});
+    if (protocol.closeExpected() && !this.ended) {
+      if (this.state === ReadyState.OPEN) this.state = ReadyState.CLOSING;
+      this.#armCloseTimer();
+    }
+  }
+
+  #handle(event: ProtocolEvent): void {
+    const owner = this.#owner;
+    switch (event.type) {
+      case "message":
+        owner.inbox.deliver(event.data);
+        return;
+      case "open":
+        this.wasOpen = true;
+        clearTimeout(this.#openTimer);
+        this.#openTimer = undefined;
+        this.#compression = this.protocol.compression;
+        this.state = ReadyState.OPEN;
+        owner.opened(this);
+        this.#scheduleKeepalive();
+        return;
+      case "ping":
+        owner.listeners.emit("ping", { type: "ping", data: event.data, target: owner.target });
+        return;
+      case "pong": {
+        const rtt = this.#pings?.settle(event.data);
+        if (rtt !== undefined) owner.measured(rtt);
+        owner.listeners.emit("pong", { type: "pong", data: event.data, target: owner.target });
+        return;
+      }
+      case "close":
+        if (this.state === ReadyState.OPEN) this.state = ReadyState.CLOSING;
+        return;
+      case "error":
+        this.#error ??= event.error;
+        // Before open, failures are reported by connect()'s rejection (or a reconnect event).
+        if (this.wasOpen && !this.#errorReported) {
+          this.#errorReported = true;
+          owner.listeners.emit("error", {
+            type: "error",
+            error: event.error,
+            target: owner.target,
+          });
+        }
+        return;
+    }
+  }
+
+  /** Writes out what the protocol queued; resolves like the last write. */
+  flush(): Promise<void> {
+    const writes = this.protocol.takeWrites();
+    const socket = this.socket;
+    if (writes.length === 0 || !socket) return RESOLVED;
+    let last: Promise<void> = RESOLVED;
+    for (let i = 0; i < writes.length; i++) {
+      const p = socket.write(writes[i]);
+      if (p !== RESOLVED) {
+        if (i < writes.length - 1) p.catch(() => {});
+        last = p;
+      }
+    }
+    return last;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Commands (the client checks its own state first).
+
+  /**
+   * Sends a message; see `WebSocketClient.send`. Rejects (never throws) with the owner's
+   * explanation of a `NOT_OPEN`.
+   */
+  send(payload: string | Uint8Array, binary: boolean, compressible: boolean): Promise<void> {
+    const compression = this.#compression;
+    const compress = compression !== undefined && compressible &&
+      compression.shouldCompress(payload.length);
+    if (!compress && !this.#sendQueue?.busy) {
+      try {
+        this.#frame(payload, binary, false);
+      } catch (error) {
+        return Promise.reject(this.#owner.stateError(error));
+      }
+      return this.flush();
+    }
+    if (this.state !== ReadyState.OPEN) {
+      return Promise.reject(
+        this.#owner.stateError(new InvalidStateError("NOT_OPEN", "connection is not open")),
+      );
+    }
+    this.#sendQueue ??= new SendQueue(compression?.deflaterSettings);
+    return this.#sendQueue.enqueue(payload, compress, (bytes, compressed) => {
+      try {
+        this.#frame(bytes, binary, compressed);
+      } catch (error) {
+        throw this.#owner.stateError(error);
+      }
+      return this.flush();
+    });
+  }
+
+  #frame(payload: string | Uint8Array, binary: boolean, compressed: boolean): void {
+    const fragmentSize = this.#owner.settings.fragmentSize;
+    if (binary) {
+      const bytes = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
+      this.protocol.sendBinary(bytes, { fragmentSize, compressed });
+    } else {
+      this.protocol.sendText(payload, { fragmentSize, compressed });
+    }
+  }
+
+  /** Sends a ping and resolves with the round-trip time when its pong arrives. */
+  ping(payload: Uint8Array): Promise<number> {
+    const pings = this.#pings ??= new PendingPings();
+    let key: string;
+    try {
+      key = pings.check(payload);
+      this.protocol.sendPing(payload);
+    } catch (error) {
+      return Promise.reject(this.#owner.stateError(error));
+    }
+    const promise = pings.add(key);
+    this.flush().catch(() => {}); // a failed write ends the connection: the ping rejects
+    return promise;
+  }
+
+  /** Starts the closing handshake of an open connection. */
+  close(code: number, reason: string): void {
+    this.protocol.sendClose(code, reason);
+    this.state = ReadyState.CLOSING;
+    this.flush().catch(() => {});
+    this.#armCloseTimer();
+  }
+
+  /** Closes the socket at once, without a closing handshake. */
+  terminate(): void {
+    this.state = ReadyState.CLOSING;
+    this.#terminated = true;
+    this.socket?.close();
+  }
+
+  /** Fails an open connection from our side (`signal` fired, keepalive timed out). */
+  fail(error: WebSocketError, code: number, reason: string): void {
+    this.protocol.fail(error, code, reason);
+    this.state = ReadyState.CLOSING;
+    this.#process(); // writes the close frame, reports the error, arms the close timer
+    this.#armCloseTimer();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Timers.
+
+  #armCloseTimer(): void {
+    if (this.#closeTimer !== undefined || this.ended) return;
+    clearTimeout(this.#pingTimer);
+    this.#pingTimer = undefined;
+    const { closeTimeout } = this.#owner.settings;
+    if (closeTimeout === 0) return;
+    this.#closeTimer = setTimeout(() => {
+      // RFC 6455 §7.1.1: the server should close TCP first; past the deadline, the client does.
+      const protocol = this.protocol;
+      if (!(protocol.closeReceived && protocol.closeSent)) {
+        this.#error ??= new TimeoutError(
+          "CLOSE_TIMEOUT",
+          `closing handshake not completed within ${closeTimeout} ms`,
+        );
+      }
+      this.socket?.close();
+    }, closeTimeout);
+  }
+
+  #scheduleKeepalive(): void {
+    const { pingInterval, pingTimeout } = this.#owner.settings;
+    if (pingInterval === 0) return;
+    this.#pingTimer = setTimeout(() => {
+      this.#pingTimer = undefined;
+      if (this.ended || this.state !== ReadyState.OPEN) return;
+      const payload = new Uint8Array(5);
+      payload[0] = KEEPALIVE_TAG;
+      new DataView(payload.buffer).setUint32(1, this.#owner.nextPingId());
+      let answered = false;
+      const expire = () => {
+        if (answered || this.ended || this.state !== ReadyState.OPEN) return;
+        if (this.#owner.inbox.paused) {
+          // Reading is paused because the application does not consume messages: the pong may
+          // be waiting unread behind them. That is not a dead peer; check again later.
+          this.#pongTimer = setTimeout(expire, pingTimeout);
+          return;
+        }
+        const error = new TimeoutError(
+          "PING_TIMEOUT",
+          `no pong within ${pingTimeout} ms: the server or the network is not responding`,
+        );
+        this.protocol.fail(error, CloseCode.INTERNAL_ERROR, "keepalive ping timeout");
+        this.state = ReadyState.CLOSING;
+        this.#process(); // writes the 1011 close frame, reports the error, arms the timer
+      };
+      if (pingTimeout > 0) this.#pongTimer = setTimeout(expire, pingTimeout);
+      this.ping(payload).then(() => {
+        answered = true;
+        clearTimeout(this.#pongTimer);
+        this.#pongTimer = undefined;
+        this.#scheduleKeepalive();
+      }, () => clearTimeout(this.#pongTimer));
+    }, pingInterval);
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#openTimer);
+    clearTimeout(this.#closeTimer);
+    clearTimeout(this.#pingTimer);
+    clearTimeout(this.#pongTimer);
+    clearTimeout(this.#resumeTimer);
+    this.#openTimer =
+      this.#closeTimer =
+      this.#pingTimer =
+      this.#pongTimer =
+      this.#resumeTimer =
+        undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The end.
+
+  /** The transport is gone: report, release, and hand the outcome to the owner. Runs once. */
+  #end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.#clearTimers();
+    const info = this.protocol.closeInfo(this.#error);
+    if (this.wasOpen && info.error && !this.#errorReported) {
+      // A drop, reset or close timeout: report it like the protocol errors, before close.
+      this.#errorReported = true;
+      const owner = this.#owner;
+      owner.listeners.emit("error", { type: "error", error: info.error, target: owner.target });
+    }
+    this.#pings?.rejectAll(new ConnectionClosedError(info));
+    this.#pings = undefined;
+    this.#sendQueue?.close();
+    this.#owner.ended(this, info);
+  }
+}

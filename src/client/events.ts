@@ -1,0 +1,177 @@
+/**
+ * The events of {@linkcode WebSocketClient} and the small listener registry that dispatches them.
+ *
+ * @module
+ */
+
+import type { CloseInfo, WebSocketError } from "../core/errors.ts";
+import type { WebSocketClient } from "./client.ts";
+
+/** Event passed to `open` listeners. */
+export interface OpenEvent {
+  /** The event type. */
+  readonly type: "open";
+  /** The client that raised the event. */
+  readonly target: WebSocketClient;
+}
+
+/** Event passed to `message` listeners: text as `string`, binary as `Uint8Array`. */
+export interface MessageEvent {
+  /** The event type. */
+  readonly type: "message";
+  /** The message: a string for text, bytes for binary. */
+  readonly data: string | Uint8Array;
+  /** The client that raised the event. */
+  readonly target: WebSocketClient;
+}
+
+/** Event passed to `ping` and `pong` listeners. */
+export interface PingEvent {
+  /** The event type. */
+  readonly type: "ping" | "pong";
+  /** The payload of the control frame. */
+  readonly data: Uint8Array;
+  /** The client that raised the event. */
+  readonly target: WebSocketClient;
+}
+
+/** Event passed to `close` listeners: how the connection ended. */
+export interface CloseEvent extends CloseInfo {
+  /** The event type. */
+  readonly type: "close";
+  /** The client that raised the event. */
+  readonly target: WebSocketClient;
+}
+
+/** Event passed to `error` listeners, before the `close` event. */
+export interface ErrorEvent {
+  /** The event type. */
+  readonly type: "error";
+  /** What failed. */
+  readonly error: WebSocketError;
+  /** The client that raised the event. */
+  readonly target: WebSocketClient;
+}
+
+/** Event passed to `reconnect` listeners: the connection dropped (or an attempt failed) and a new
+ * attempt is scheduled. */
+export interface ReconnectEvent {
+  /** The event type. */
+  readonly type: "reconnect";
+  /** How the last connection (or attempt) ended. */
+  readonly info: CloseInfo;
+  /** Whether that connection had been open (false: an attempt to connect failed). */
+  readonly wasOpen: boolean;
+  /** The number of the next attempt (1 for the first retry). */
+  readonly attempt: number;
+  /** Milliseconds until that attempt. */
+  readonly delay: number;
+  /** The client that raised the event. */
+  readonly target: WebSocketClient;
+}
+
+/** Events of {@linkcode WebSocketClient} by type. */
+export interface WebSocketClientEventMap {
+  /** The connection opened (again, after a reconnection). */
+  open: OpenEvent;
+  /** The connection dropped or an attempt failed; another attempt follows. */
+  reconnect: ReconnectEvent;
+  /** A message arrived. */
+  message: MessageEvent;
+  /** A ping arrived (the pong is sent automatically). */
+  ping: PingEvent;
+  /** A pong arrived. */
+  pong: PingEvent;
+  /** The connection is closed for good. */
+  close: CloseEvent;
+  /** The connection failed; a close event follows. */
+  error: ErrorEvent;
+}
+
+/** The type of a {@linkcode WebSocketClient} event. */
+export type EventType = keyof WebSocketClientEventMap;
+
+/** Options of `addEventListener`. */
+export interface ListenerOptions {
+  /** Remove the listener after its first call. */
+  once?: boolean;
+  /** Remove the listener when this signal fires. */
+  signal?: AbortSignal;
+}
+
+/** A listener of {@linkcode WebSocketClient} events. */
+export type Listener<E> = (event: E) => void;
+
+interface ListenerEntry {
+  fn: Listener<never>;
+  once: boolean;
+}
+
+/**
+ * The listeners of one client, by event type. A listener that throws does not stop the others
+ * nor the connection (see {@linkcode reportListenerError}).
+ */
+export class Listeners {
+  readonly #lists: { [K in EventType]?: ListenerEntry[] } = {};
+
+  /** Adds `listener` once (a second add of the same function is ignored). */
+  add<K extends EventType>(
+    type: K,
+    listener: Listener<WebSocketClientEventMap[K]>,
+    options?: ListenerOptions,
+  ): boolean {
+    if (typeof listener !== "function") return false;
+    if (options?.signal?.aborted) return false;
+    const list = this.#lists[type];
+    if (list?.some((e) => e.fn === (listener as unknown))) return false;
+    // Copy on write (a dispatch in progress keeps its list); a literal holds exactly its entries,
+    // where push() would reserve room for 17.
+    const entry: ListenerEntry = { fn: listener as Listener<never>, once: options?.once ?? false };
+    this.#lists[type] = list ? [...list, entry] : [entry];
+    options?.signal?.addEventListener("abort", () => this.remove(type, listener), { once: true });
+    return true;
+  }
+
+  /** Removes `listener`. */
+  remove<K extends EventType>(type: K, listener: Listener<WebSocketClientEventMap[K]>): void {
+    const list = this.#lists[type];
+    if (!list) return;
+    const index = list.findIndex((e) => e.fn === (listener as unknown));
+    if (index >= 0) this.#lists[type] = list.filter((_, i) => i !== index);
+  }
+
+  /** Whether any listener of `type` is registered. */
+  has(type: EventType): boolean {
+    return (this.#lists[type]?.length ?? 0) > 0;
+  }
+
+  /** Calls the listeners of `type` with `event`, in the order they were added. */
+  emit<K extends EventType>(type: K, event: WebSocketClientEventMap[K]): void {
+    const list = this.#lists[type];
+    if (!list || list.length === 0) return;
+    if (list.length === 1) {
+      const entry = list[0];
+      if (entry.once) this.#lists[type] = [];
+      callListener(entry.fn as Listener<WebSocketClientEventMap[K]>, event);
+      return;
+    }
+    if (list.some((e) => e.once)) this.#lists[type] = list.filter((e) => !e.once);
+    for (const entry of list) callListener(entry.fn as Listener<WebSocketClientEventMap[K]>, event);
+  }
+}
+
+function callListener<E>(fn: Listener<E>, event: E): void {
+  try {
+    fn(event);
+  } catch (error) {
+    reportListenerError(error);
+  }
+}
+
+/**
+ * A listener threw: the connection goes on and the error is printed with `console.error`, the
+ * same on every runtime (`reportError` would end the process on Deno but not on Node.js 20).
+ */
+export function reportListenerError(error: unknown): void {
+  console.error("rom-websocket: an event listener threw:", error);
+}

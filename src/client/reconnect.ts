@@ -1,0 +1,118 @@
+/**
+ * The reconnect policy: whether a connection that ended is worth another attempt, and when.
+ *
+ * @module
+ */
+
+import {
+  AbortError,
+  ArgumentError,
+  type CloseInfo,
+  HandshakeError,
+  InvalidStateError,
+  NetworkError,
+  TimeoutError,
+} from "../core/errors.ts";
+
+/**
+ * When and how fast to reconnect. Delays follow RFC 6455 §7.2.3: the first is random in
+ * `[0, initialDelay]`, the next ones grow by `factor` up to `maxDelay`, each randomized ("full
+ * jitter") so that many clients do not reconnect in step. The count restarts after each open.
+ */
+export interface ReconnectOptions {
+  /** Most attempts in a row before giving up. Default `Infinity`. */
+  maxAttempts?: number;
+  /** Upper bound of the first delay, in ms. Default 1,000. */
+  initialDelay?: number;
+  /** Upper bound of any delay, in ms. Default 30,000. */
+  maxDelay?: number;
+  /** Growth of the delay bound per attempt. Default 2. */
+  factor?: number;
+  /**
+   * Decides whether to try again after `info` (a drop or a failed attempt). Default
+   * {@linkcode isTransient}: network failures, timeouts, 5xx and 429 answers, and close codes 1001,
+   * 1005, 1006, 1011–1014; not 4xx answers, TLS or argument errors, nor a server's 1000, 1002,
+   * 1003, 1007–1010.
+   */
+  shouldReconnect?: (info: CloseInfo) => boolean;
+}
+
+/**
+ * Whether a connection that ended with `info` is worth retrying (the default `shouldReconnect`).
+ */
+export function isTransient(info: CloseInfo): boolean {
+  const error = info.error;
+  if (error instanceof HandshakeError) {
+    return error.status !== undefined &&
+      (error.status >= 500 || error.status === 429 || error.status === 408);
+  }
+  if (error instanceof NetworkError) return error.code !== "TLS_ERROR";
+  if (error instanceof TimeoutError) return true;
+  if (
+    error instanceof ArgumentError || error instanceof AbortError ||
+    error instanceof InvalidStateError
+  ) {
+    return false;
+  }
+  if (info.received) {
+    const code = info.received.code;
+    return code === 1001 || code === 1005 || (code >= 1011 && code <= 1014);
+  }
+  return true; // dropped without a close frame (1006)
+}
+
+/** A checked {@linkcode ReconnectOptions} and the count of attempts in a row. */
+export class ReconnectPolicy {
+  readonly #options: Required<ReconnectOptions>;
+  #attempt = 0;
+
+  /** @throws {ArgumentError} `INVALID_OPTION` for a bad option. */
+  constructor(options: ReconnectOptions) {
+    const number = (name: keyof ReconnectOptions, fallback: number, min: number): number => {
+      const value = options[name] ?? fallback;
+      if (typeof value !== "number" || Number.isNaN(value) || value < min) {
+        throw new ArgumentError("INVALID_OPTION", `reconnect.${name} must be a number >= ${min}`);
+      }
+      return value;
+    };
+    const shouldReconnect = options.shouldReconnect ?? isTransient;
+    if (typeof shouldReconnect !== "function") {
+      throw new ArgumentError("INVALID_OPTION", "reconnect.shouldReconnect must be a function");
+    }
+    this.#options = {
+      maxAttempts: number("maxAttempts", Infinity, 0),
+      initialDelay: number("initialDelay", 1000, 0),
+      maxDelay: number("maxDelay", 30_000, 0),
+      factor: number("factor", 2, 1),
+      shouldReconnect,
+    };
+  }
+
+  /** A connection opened: the next loss starts counting from 1 again. */
+  opened(): void {
+    this.#attempt = 0;
+  }
+
+  /**
+   * The next attempt after a connection (or an attempt) that ended with `info`: its number and
+   * delay in ms, or `undefined` to give up.
+   */
+  next(info: CloseInfo): { attempt: number; delay: number } | undefined {
+    const o = this.#options;
+    if (this.#attempt >= o.maxAttempts || !o.shouldReconnect(info)) return undefined;
+    const attempt = ++this.#attempt;
+    const bound = Math.min(o.maxDelay, o.initialDelay * o.factor ** (attempt - 1));
+    return { attempt, delay: Math.round(Math.random() * bound) }; // RFC 6455 §7.2.3, full jitter
+  }
+}
+
+/** The policy of the `reconnect` option, or `undefined` when it is off. */
+export function reconnectPolicy(
+  option: boolean | ReconnectOptions | undefined,
+): ReconnectPolicy | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option !== true && (typeof option !== "object" || option === null)) {
+    throw new ArgumentError("INVALID_OPTION", "reconnect must be a boolean or an object");
+  }
+  return new ReconnectPolicy(option === true ? {} : option);
+}

@@ -1,0 +1,71 @@
+/**
+ * The ordered send path of a connection whose messages go through `node:zlib`: compression runs
+ * asynchronously, so a message sent after a compressed one waits for it to be framed first.
+ *
+ * @module
+ */
+
+import { RESOLVED } from "../adapters/socket.ts";
+import type { Deflater, DeflaterSettings } from "../core/permessage_deflate.ts";
+
+/**
+ * Messages in send order, each compressed (or not) and then framed by `frame` strictly in that
+ * order. Made on the first message that must wait (an idle connection has none).
+ */
+export class SendQueue {
+  readonly #settings: DeflaterSettings | undefined;
+  #deflater: Promise<Deflater> | undefined;
+  #pending = 0;
+  #tail: Promise<unknown> = RESOLVED;
+
+  /** `settings`: the negotiated compressor's, when messages may be compressed. */
+  constructor(settings: DeflaterSettings | undefined) {
+    this.#settings = settings;
+  }
+
+  /** Whether messages are waiting: a new one must queue behind them to keep the order. */
+  get busy(): boolean {
+    return this.#pending > 0;
+  }
+
+  /**
+   * Queues `payload`. Compression starts at once (the deflater keeps message order itself, so
+   * several messages can be in zlib together); only `frame`, which frames and writes the bytes,
+   * waits for the messages queued before this one. Settles like `frame`.
+   */
+  enqueue(
+    payload: Uint8Array | string,
+    compress: boolean,
+    frame: (bytes: Uint8Array | string, compressed: boolean) => Promise<void>,
+  ): Promise<void> {
+    this.#pending++;
+    const compressed = compress
+      ? this.#getDeflater().then((deflater) =>
+        deflater.deflate(typeof payload === "string" ? new TextEncoder().encode(payload) : payload)
+      )
+      : undefined;
+    compressed?.catch(() => {}); // reported through `job`
+    const job = this.#tail.then(async () => {
+      try {
+        await frame(compressed ? await compressed : payload, compress);
+      } finally {
+        this.#pending--;
+      }
+    });
+    this.#tail = job.catch(() => {});
+    return job;
+  }
+
+  #getDeflater(): Promise<Deflater> {
+    const settings = this.#settings!;
+    // node:zlib is loaded only when a message is actually compressed.
+    return this.#deflater ??= import("./zlib_deflater.ts").then((m) =>
+      m.createNodeDeflater(settings)
+    );
+  }
+
+  /** The connection is over: release the compressor. */
+  close(): void {
+    this.#deflater?.then((d) => d.close(), () => {});
+  }
+}

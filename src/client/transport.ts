@@ -1,0 +1,53 @@
+/**
+ * Opening the byte stream of one attempt: the connector, through an HTTP CONNECT proxy when one
+ * is set, with TLS to the target inside the tunnel for `wss://`.
+ *
+ * @module
+ */
+
+import { defaultConnector } from "../adapters/detect.ts";
+import { openTunnel } from "../adapters/proxy.ts";
+import type { Socket } from "../adapters/socket.ts";
+import { ArgumentError } from "../core/errors.ts";
+import type { Settings } from "./options.ts";
+
+/**
+ * Opens the socket that the handshake will be written to. `track` is told of a socket as soon as
+ * it exists (the proxy's, before the tunnel is up), so that a timeout or an abort can close it.
+ *
+ * @throws {NetworkError} (as a rejection) connection refused, DNS or TLS failure, proxy refusal.
+ * @throws {ArgumentError} (as a rejection) `wss://` through a proxy with a connector that cannot
+ * start TLS.
+ */
+export async function openTransport(
+  settings: Settings,
+  signal: AbortSignal,
+  track: (socket: Socket) => void,
+): Promise<Socket> {
+  const { target, proxy } = settings;
+  const connector = settings.connector ?? (await defaultConnector());
+  if (!proxy) {
+    return connector({
+      hostname: target.hostname,
+      port: target.port,
+      tls: target.secure ? (settings.tls ?? {}) : undefined,
+      signal,
+    });
+  }
+  const socket = await connector({
+    hostname: proxy.hostname,
+    port: proxy.port,
+    tls: proxy.secure ? {} : undefined,
+    signal,
+  });
+  track(socket);
+  await openTunnel(socket, target, proxy);
+  if (!target.secure) return socket;
+  if (!socket.startTls) {
+    throw new ArgumentError(
+      "INVALID_OPTION",
+      "wss:// through a proxy needs a connector whose sockets support startTls",
+    );
+  }
+  return socket.startTls({ hostname: target.hostname, tls: settings.tls ?? {} });
+}
