@@ -65,15 +65,4 @@ export type {
   TlsOptions,
 } from "./src/adapters/socket.ts";
 export { VERSION } from "./src/version.ts";
-export { type ExternalEventHandler, type RomOptions, RomWebSocket } from "./src/rom.ts";
-export { compilePcre, PcreError, type TranslatedPattern, translatePcre } from "./src/core/pcre.ts";
-export {
-  ROM_BINARY_MESSAGE_EVENT,
-  ROM_CLOSE_DROP,
-  ROM_CLOSE_NORMAL,
-  ROM_FAIL,
-  ROM_MESSAGE_EVENT,
-  ROM_OPEN,
-  ROM_SOURCE,
-  type RomEvent,
-} from "./src/core/rom_contract.ts";
+export { type ExternalEventHandler, type RomOptions, RomWebSocket } from "./src/rom/mod.ts";

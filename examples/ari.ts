@@ -17,7 +17,13 @@
  */
 
 import process from "node:process";
-import { ROM_CLOSE_DROP, ROM_CLOSE_NORMAL, ROM_FAIL, ROM_OPEN, RomWebSocket } from "../mod.ts";
+import {
+  ROM_CLOSE_DROP,
+  ROM_CLOSE_NORMAL,
+  ROM_FAIL,
+  ROM_OPEN,
+  RomWebSocket,
+} from "../src/rom/mod.ts";
 
 const env = process.env;
 const base = (env.ARI_URL || "ws://127.0.0.1:8088").replace(/^http/, "ws").replace(/\/+$/, "");

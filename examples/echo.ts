@@ -3,7 +3,7 @@
  * measure a ping, close. Runs unchanged on Deno, Bun and Node.js.
  */
 import { connect, VERSION } from "../mod.ts";
-import { startEchoServer } from "../src/adapters/node_echo_server.ts";
+import { startEchoServer } from "../src/cli/echo_server.ts";
 
 const server = await startEchoServer();
 const ws = await connect(`ws://127.0.0.1:${server.port}/demo`);

@@ -53,7 +53,7 @@ function walk(dir: string): string[] {
 export function build(): void {
   const exports = denoExports();
   const entries = Object.values(exports);
-  const cli = "./src/cli.ts";
+  const cli = exports["./cli"];
   const library = entries.filter((e) => e !== cli);
   rmSync(dist, { recursive: true, force: true });
 
@@ -80,7 +80,7 @@ export function build(): void {
     ...common,
     "--format=esm",
     "--platform=node",
-    "--outfile=dist/esm/src/cli.js",
+    `--outfile=${npmPaths(cli).esm}`,
     "--banner:js=#!/usr/bin/env node",
   ]);
   // CommonJS: one bundle per entry (dynamic imports are inlined and initialized lazily).

@@ -1,16 +1,18 @@
 /**
  * Checks the npm package as users get it: builds it, packs it (`npm pack`), installs the tarball
- * into a fresh project, and there runs an echo round trip through ESM `import` and CommonJS
- * `require` on Node.js 20, 22 and 24, through `import` on Bun and Deno, type-checks a TypeScript
- * consumer (strict, `moduleResolution` node16 and bundler), and runs publint and
- * @arethetypeswrong/cli on the tarball. Prints "package: N passed, M failed".
+ * into a fresh project, and there runs an echo round trip (the client, then `RomWebSocket` with the
+ * contract strings of `rom-websocket/rom`) through ESM `import` and CommonJS `require` on Node.js
+ * 20, 22 and 24, through `import` on Bun and Deno, type-checks a TypeScript consumer (strict,
+ * `moduleResolution` node16 and bundler), and runs publint and @arethetypeswrong/cli on the
+ * tarball. The echo server is the repository's (src/cli/echo_server.ts, the CLI's), in a child
+ * process. Prints "package: N passed, M failed".
  *
  * Usage: deno run -A scripts/check_package.ts
  *
  * @module
  */
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -32,28 +34,72 @@ function check(name: string, command: string, args: string[], cwd = work): void 
   if (!ok) console.log(output.split("\n").slice(-30).map((l) => `     ${l}`).join("\n"));
 }
 
-// The round trip every consumer runs: the package's own echo server, a text and a binary
-// message, a ping, a clean close.
-const roundTrip = (importLine: string) =>
-  `${importLine}
-const server = await startEchoServer();
-const ws = await connect(server.url);
+// The round trip every consumer runs against the echo server whose URL is its first argument: a
+// text and a binary message, a ping, a clean close; then RomWebSocket (root entry) raising the
+// strings of the "./rom" entry, with a PCRE Regex.
+const roundTrip = (importLines: string) =>
+  `${importLines}
+const url = process.argv[2];
+const ws = await connect(url);
 await ws.send("Привет мир!");
 await ws.send(new Uint8Array([1, 2, 3]));
 const got = [];
 for await (const m of ws) { got.push(m); if (got.length === 2) break; }
 const rtt = await ws.ping();
 const info = await ws.close();
-await server.close();
 if (got[0] !== "Привет мир!" || !(got[1] instanceof Uint8Array) || got[1].length !== 3) {
   throw new Error("bad echo: " + JSON.stringify(got));
 }
 if (!info.wasClean || info.code !== 1000 || typeof rtt !== "number") throw new Error("bad close");
-if (typeof VERSION !== "string" || typeof RomWebSocket !== "function") throw new Error("exports");
+if (typeof VERSION !== "string") throw new Error("exports");
+const rom = new RomWebSocket();
+const seen = [];
+rom.onExternalEvent = (source, event, data) => {
+  if (source === ROM_SOURCE) seen.push(event === ROM_MESSAGE_EVENT ? data : event);
+};
+rom.Timeout = 5;
+rom.Regex = "(?i)^ПРИВЕТ";
+if (!compilePcre(rom.Regex).test("привет")) throw new Error("compilePcre");
+if (!(await rom.Connect(url))) throw new Error("RomWebSocket: no connection: " + rom.LastError);
+await rom.Send("skipped by the Regex");
+await rom.Send("Привет мир!");
+const until = async (n) => {
+  for (let i = 0; i < 500 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+};
+await until(2);
+await rom.Disconnect();
+await until(3);
+const expected = [ROM_OPEN.event, "Привет мир!", ROM_CLOSE_NORMAL.event];
+if (JSON.stringify(seen) !== JSON.stringify(expected)) {
+  throw new Error("bad RomWebSocket events: " + JSON.stringify(seen));
+}
 console.log("echo ok", VERSION);
 `;
 
-function main(): void {
+/**
+ * The repository's echo server (the CLI's, src/cli/echo_server.ts) in a child process: the checks
+ * run with spawnSync, which blocks this process, so the server cannot live here.
+ */
+async function startEchoChild(): Promise<{ url: string; stop(): void }> {
+  const child = spawn(bin("deno"), [
+    "eval",
+    `import { startEchoServer } from "./src/cli/echo_server.ts";
+const server = await startEchoServer();
+console.log(server.url);`,
+  ], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (text: string) => {
+      out += text;
+      if (out.includes("\n")) resolve(out.trim());
+    });
+    child.on("exit", (code) => reject(new Error(`the echo server exited (${code}): ${out}`)));
+  });
+  return { url, stop: () => child.kill("SIGTERM") };
+}
+
+async function main(): Promise<void> {
   build();
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -80,17 +126,21 @@ function main(): void {
     detail: JSON.stringify(deps.dependencies ?? {}),
   });
 
+  const romNames = "compilePcre, ROM_CLOSE_NORMAL, ROM_MESSAGE_EVENT, ROM_OPEN, ROM_SOURCE";
   writeFileSync(
     join(app, "esm.mjs"),
     roundTrip(
-      `import { connect, RomWebSocket, VERSION } from "rom-websocket";\nimport { startEchoServer } from "rom-websocket/echo-server";`,
+      `import process from "node:process";
+import { connect, RomWebSocket, VERSION } from "rom-websocket";
+import { ${romNames} } from "rom-websocket/rom";`,
     ),
   );
   writeFileSync(
     join(app, "cjs.cjs"),
     `(async () => {\n${
       roundTrip(
-        `const { connect, RomWebSocket, VERSION } = require("rom-websocket");\nconst { startEchoServer } = require("rom-websocket/echo-server");`,
+        `const { connect, RomWebSocket, VERSION } = require("rom-websocket");
+const { ${romNames} } = require("rom-websocket/rom");`,
       )
     }})().catch((e) => { console.error(e); process.exit(1); });\n`,
   );
@@ -99,16 +149,26 @@ function main(): void {
     ["node 22", join(root, "node_modules/node22/bin/node")],
     ["node 24", join(root, "node_modules/node24/bin/node")],
   ];
-  for (const [label, node] of nodes) {
-    if (node !== "node" && !existsSync(node)) {
-      results.push({ name: `${label}: present`, ok: false, detail: `${node} missing` });
-      continue;
+  const echo = await startEchoChild();
+  try {
+    for (const [label, node] of nodes) {
+      if (node !== "node" && !existsSync(node)) {
+        results.push({ name: `${label}: present`, ok: false, detail: `${node} missing` });
+        continue;
+      }
+      check(`${label}: ESM import round trip`, node, ["esm.mjs", echo.url], app);
+      check(`${label}: CJS require round trip`, node, ["cjs.cjs", echo.url], app);
     }
-    check(`${label}: ESM import round trip`, node, ["esm.mjs"], app);
-    check(`${label}: CJS require round trip`, node, ["cjs.cjs"], app);
+    check("bun: import round trip", bin("bun"), ["esm.mjs", echo.url], app);
+    check("deno: import round trip (node_modules)", bin("deno"), [
+      "run",
+      "-A",
+      "esm.mjs",
+      echo.url,
+    ], app);
+  } finally {
+    echo.stop();
   }
-  check("bun: import round trip", bin("bun"), ["esm.mjs"], app);
-  check("deno: import round trip (node_modules)", bin("deno"), ["run", "-A", "esm.mjs"], app);
   check("rom-ws bin (demo)", join(app, "node_modules/.bin/rom-ws"), [], app);
 
   // TypeScript consumers, strict, under both resolution modes.
@@ -118,12 +178,15 @@ function main(): void {
 import { ClientProtocol } from "rom-websocket/core";
 import type { Connector } from "rom-websocket/adapters";
 import { connectNode } from "rom-websocket/adapters/node";
+import { compilePcre, PcreError, ROM_OPEN, type RomEvent } from "rom-websocket/rom";
 const options: ClientOptions = { openTimeout: 5000, compression: { threshold: 0 }, reconnect: true };
 export async function f(url: string): Promise<CloseInfo> {
   const ws = await connect(url, { ...options, connector: connectNode satisfies Connector });
   ws.addEventListener("message", (e) => { const d: string | Uint8Array = e.data; void d; });
   const rom = new RomWebSocket(); rom.Таймаут = 5; const ok: boolean = await rom.Подключиться(url);
   void ok; void new ClientProtocol({ host: "h", path: "/" }); void HandshakeError;
+  const open: RomEvent = ROM_OPEN; const re: RegExp = compilePcre("(?i)a"); void open; void re;
+  try { rom.Regex = "(?>a)"; } catch (e) { if (e instanceof PcreError) { const c: "INVALID_REGEX" = e.code; void c; } }
   return await ws.close(1000, "bye");
 }
 `,
@@ -186,4 +249,4 @@ export async function f(url: string): Promise<CloseInfo> {
   process.exit(failed > 0 ? 1 : 0);
 }
 
-if (import.meta.main) main();
+if (import.meta.main) await main();

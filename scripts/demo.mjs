@@ -13,11 +13,11 @@ const run = (cmd, args) =>
   spawnSync(cmd, args, { cwd: root, stdio: ["ignore", "inherit", "inherit"] }).status ?? 1;
 const runs = [
   ["Node.js " + process.version, process.execPath, [".build/cli.mjs"]],
-  ["Deno", join(root, "node_modules/.bin/deno"), ["run", "-A", "src/cli.ts"]],
-  ["Bun", join(root, "node_modules/.bin/bun"), ["src/cli.ts"]],
+  ["Deno", join(root, "node_modules/.bin/deno"), ["run", "-A", "src/cli/bin.ts"]],
+  ["Bun", join(root, "node_modules/.bin/bun"), ["src/cli/bin.ts"]],
 ];
 let status = run(join(root, "node_modules/.bin/esbuild"), [
-  "src/cli.ts",
+  "src/cli/bin.ts",
   "--bundle",
   "--platform=node",
   "--format=esm",

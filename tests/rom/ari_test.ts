@@ -28,8 +28,8 @@ import {
   newRom,
   OPEN,
   type Recorder,
-} from "./_rom.ts";
-import { commandFor, start } from "./_run.ts";
+} from "../_util/rom.ts";
+import { commandFor, start } from "../_util/subprocess.ts";
 
 const APP = "rom-ari-test";
 const CHANNELS = 3;

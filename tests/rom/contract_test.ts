@@ -1,5 +1,5 @@
 /**
- * The ROM-WebSocket event contract (DESIGN §3), row by row and byte for byte, driven by a real
+ * The ROM-WebSocket event contract (ARCHITECTURE.md §7), row by row and byte for byte, driven by a real
  * RomWebSocket against the echo servers (ws, and Deno.serve or Bun.serve on their runtimes) and the
  * raw hostile server: Open, Message, Close Normal, Close Drop, Fail. Then the Russian aliases:
  * the same members, the same state.
@@ -7,6 +7,8 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import * as root from "../../mod.ts";
+import { VERSION } from "../../mod.ts";
 import {
   ROM_BINARY_MESSAGE_EVENT,
   ROM_CLOSE_DROP,
@@ -16,8 +18,7 @@ import {
   ROM_OPEN,
   ROM_SOURCE,
   RomWebSocket,
-  VERSION,
-} from "../../mod.ts";
+} from "../../src/rom/mod.ts";
 import { delay, guarded, withTimeout } from "../_util/async.ts";
 import { startHostileServer } from "../_util/hostile.ts";
 import { closedPort, serverKinds, startEchoServer } from "../_util/servers.ts";
@@ -35,10 +36,10 @@ import {
   release,
   SOURCE,
   STEP,
-} from "./_rom.ts";
+} from "../_util/rom.ts";
 
 describe("ROM-WebSocket contract: the strings", () => {
-  it("the exported constants are the table of DESIGN §3, byte for byte", () => {
+  it("the exported constants are the table of ARCHITECTURE.md §7, byte for byte", () => {
     assert.equal(ROM_SOURCE, SOURCE);
     assert.equal(RomWebSocket.SOURCE, SOURCE);
     assert.deepEqual({ ...ROM_OPEN }, { ...OPEN });
@@ -47,6 +48,13 @@ describe("ROM-WebSocket contract: the strings", () => {
     assert.deepEqual({ ...ROM_FAIL }, { ...FAIL });
     assert.equal(ROM_MESSAGE_EVENT, MESSAGE);
     assert.equal(ROM_BINARY_MESSAGE_EVENT, BINARY_MESSAGE);
+  });
+
+  it("the root entry re-exports RomWebSocket; the strings and the PCRE helpers stay in ./rom", () => {
+    assert.equal(root.RomWebSocket, RomWebSocket);
+    for (const name of ["ROM_OPEN", "ROM_SOURCE", "translatePcre", "compilePcre", "PcreError"]) {
+      assert.equal(name in root, false, `the root entry does not export ${name}`);
+    }
   });
 
   it("defaults: Timeout 0, Listen true, empty Regex, not connected, Version = VERSION", () => {

@@ -1,5 +1,5 @@
 /**
- * RomWebSocket misuse answers false and never throws (DESIGN §3, README "Misuse returns false"):
+ * RomWebSocket misuse answers false and never throws (ARCHITECTURE.md §7, README "Misuse returns false"):
  * Send/Disconnect while not connected, Connect while connected or connecting, invalid URIs (with a
  * Fail event), Send after a drop. Then the extensions: SetHeader, binary mappings, a throwing
  * handler, and the `reconnect` option (Close Drop, then Open again).
@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { RomWebSocket } from "../../mod.ts";
+import { RomWebSocket } from "../../src/rom/mod.ts";
 import { delay, guarded, stillPending, withTimeout } from "../_util/async.ts";
 import { frame, Op, startHostileServer } from "../_util/hostile.ts";
 import { closedPort, serverKinds, startEchoServer } from "../_util/servers.ts";
@@ -24,8 +24,8 @@ import {
   release,
   STEP,
   timed,
-} from "./_rom.ts";
-import { commandFor, run } from "./_run.ts";
+} from "../_util/rom.ts";
+import { commandFor, run } from "../_util/subprocess.ts";
 
 const encoder = new TextEncoder();
 
@@ -387,7 +387,7 @@ describe("a throwing handler", () => {
     "in a real program (subprocess): the error is printed and the program keeps running",
     { timeout: 30_000 },
     guarded(async () => {
-      const [command, args] = commandFor("tests/rom/_throwing_handler.ts", "rom-throwing.mjs");
+      const [command, args] = commandFor("tests/_util/throwing_handler.ts", "rom-throwing.mjs");
       const result = await run(command, args, { timeout: 20_000 });
       const detail = `exit ${result.code} ${result.signal ?? ""}\nstdout:\n${result.stdout}\n` +
         `stderr:\n${result.stderr}`;

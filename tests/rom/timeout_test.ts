@@ -1,12 +1,13 @@
 /**
- * `Timeout` (DESIGN §3): 0 makes Connect resolve at once with the outcome as an event; > 0 makes
+ * `Timeout` (ARCHITECTURE.md §7): 0 makes Connect resolve at once with the outcome as an event; > 0 makes
  * it wait for open (true), failure or the timeout (false, the attempt aborted). The synchronous
  * mode for code that cannot receive events (`Listen = false; Timeout = 5`) raises nothing at all.
  */
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ArgumentError, RomWebSocket } from "../../mod.ts";
+import { ArgumentError } from "../../mod.ts";
+import { RomWebSocket } from "../../src/rom/mod.ts";
 import { delay, guarded, stillPending, withTimeout } from "../_util/async.ts";
 import { acceptResponse, frame, Op, startHostileServer } from "../_util/hostile.ts";
 import { closedPort, serverKinds, startEchoServer } from "../_util/servers.ts";
@@ -20,7 +21,7 @@ import {
   release,
   STEP,
   timed,
-} from "./_rom.ts";
+} from "../_util/rom.ts";
 
 describe("Timeout = 0: Connect resolves at once, the outcome arrives as an event", () => {
   it(

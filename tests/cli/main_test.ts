@@ -1,22 +1,22 @@
 /**
- * The `rom-ws` command line (src/cli.ts), run as a subprocess of the CURRENT runtime: Deno runs
- * `deno run -A src/cli.ts`, Bun runs `bun src/cli.ts`, Node.js runs an esbuild bundle of it. Exit
- * statuses (0 clean close, 1 failed or dropped, 2 bad usage), the three output formats, stdin lines
- * sent as messages, --regex, --header, and the embedded echo demo.
+ * The `rom-ws` command line (src/cli/main.ts, run by src/cli/bin.ts), as a subprocess of the
+ * CURRENT runtime: Deno runs `deno run -A src/cli/bin.ts`, Bun runs `bun src/cli/bin.ts`, Node.js
+ * runs an esbuild bundle of it. Exit statuses (0 clean close, 1 failed or dropped, 2 bad usage),
+ * the three output formats, stdin lines sent as messages, --regex, --header, and the embedded echo
+ * demo.
  */
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { VERSION } from "../mod.ts";
-import { guarded, withTimeout } from "./_util/async.ts";
-import { startHostileServer } from "./_util/hostile.ts";
-import { closedPort, startEchoServer } from "./_util/servers.ts";
-import { bundle, commandFor, run, type RunResult, start } from "./rom/_run.ts";
-import { runtimeName } from "./_util/servers.ts";
+import { VERSION } from "../../mod.ts";
+import { guarded, withTimeout } from "../_util/async.ts";
+import { startHostileServer } from "../_util/hostile.ts";
+import { closedPort, runtimeName, startEchoServer } from "../_util/servers.ts";
+import { bundle, commandFor, run, type RunResult, start } from "../_util/subprocess.ts";
 
+/** The runnable CLI entry: src/cli/bin.ts runs it on every runtime, whatever the bundle is called. */
+const ENTRY = "src/cli/bin.ts";
 /** Subprocess safety net (a Deno or Bun start takes well under a second; this is generous). */
-/** The runnable CLI entry: src/cli.ts runs it on every runtime, whatever the bundle is called. */
-const ENTRY = "src/cli.ts";
 const PROCESS_MS = 20_000;
 const DEADLINE = 25_000;
 const OPTIONS = { timeout: 30_000 } as const;
@@ -326,8 +326,8 @@ describe("rom-ws", () => {
     "a bundle of the CLI runs under any file name (here .build/cli-test.mjs)",
     OPTIONS,
     guarded(async () => {
-      // src/cli.ts runs the CLI when imported: no entry-point guessing from the file name.
-      const file = bundle("src/cli.ts", ".build/cli-test.mjs");
+      // src/cli/bin.ts runs the CLI when imported: no entry-point guessing from the file name.
+      const file = bundle(ENTRY, ".build/cli-test.mjs");
       const runtime = runtimeName();
       const deno = (globalThis as unknown as { Deno?: { execPath(): string } }).Deno;
       const [command, args] = runtime === "deno"

@@ -6,10 +6,11 @@
  * @module
  */
 
-import { type ClientOptions, reportListenerError, WebSocketClient } from "./client/mod.ts";
-import { ArgumentError, type WebSocketError } from "./core/errors.ts";
-import { compilePcre } from "./core/pcre.ts";
-import { ReadyState } from "./core/protocol.ts";
+import { type ClientOptions, reportListenerError, WebSocketClient } from "../client/mod.ts";
+import { base64 } from "../core/bytes.ts";
+import { ArgumentError, type WebSocketError } from "../core/errors.ts";
+import { ReadyState } from "../core/protocol.ts";
+import { VERSION } from "../version.ts";
 import {
   ROM_BINARY_MESSAGE_EVENT,
   ROM_CLOSE_DROP,
@@ -19,9 +20,8 @@ import {
   ROM_OPEN,
   ROM_SOURCE,
   type RomEvent,
-} from "./core/rom_contract.ts";
-import { base64 } from "./core/bytes.ts";
-import { VERSION } from "./version.ts";
+} from "./contract.ts";
+import { compilePcre } from "./pcre.ts";
 
 /** The external event handler: `(source, event, data)`, as 1C receives it. */
 export type ExternalEventHandler = (source: string, event: string, data: string) => void;
@@ -147,7 +147,7 @@ export class RomWebSocket {
    * A PCRE pattern: only incoming messages that match are delivered ("" = all). Setting an
    * unsupported or invalid pattern throws and keeps the previous one.
    *
-   * @throws {PcreError} (`ArgumentError`, code `INVALID_REGEX`) naming the refused construct.
+   * @throws {PcreError} (code `INVALID_REGEX`) naming the refused construct.
    */
   get Regex(): string {
     return this.#regexSource;

@@ -18,14 +18,21 @@
  * @module
  */
 
-import { ArgumentError } from "./errors.ts";
+import { WebSocketError, type WebSocketErrorOptions } from "../core/errors.ts";
 
-/** The pattern refused: `construct` names the PCRE feature. */
-export class PcreError extends ArgumentError {
+/**
+ * The pattern refused: `construct` names the PCRE feature. Code `INVALID_REGEX`.
+ *
+ * A {@linkcode WebSocketError} of the facade's own, not an `ArgumentError`: the core's closed
+ * list of `ArgumentError` codes does not know the 1C `Regex` property.
+ */
+export class PcreError extends WebSocketError {
+  /** The stable error code (listed in the README). */
+  declare readonly code: "INVALID_REGEX";
   /** The PCRE construct that JavaScript cannot express, or "syntax" for an invalid pattern. */
   readonly construct: string;
   /** Creates the error; `construct` names the refused PCRE feature. */
-  constructor(construct: string, message: string, options?: { cause?: unknown }) {
+  constructor(construct: string, message: string, options?: WebSocketErrorOptions) {
     super("INVALID_REGEX", message, options);
     this.name = "PcreError";
     this.construct = construct;
@@ -51,7 +58,7 @@ function refuse(construct: string, pattern: string, at: number): never {
 /**
  * Translates a PCRE pattern to JavaScript source and flags.
  *
- * @throws {PcreError} (an `ArgumentError` with code `INVALID_REGEX`) for unsupported constructs.
+ * @throws {PcreError} (code `INVALID_REGEX`) for unsupported constructs.
  */
 export function translatePcre(pattern: string): TranslatedPattern {
   let i = 0;

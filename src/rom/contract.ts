@@ -1,6 +1,7 @@
 /**
- * The ROM-WebSocket event contract (1C:Enterprise external events), byte for byte. Every string
- * here is part of the public contract: 1C code compares them literally.
+ * The ROM-WebSocket event contract (1C:Enterprise external events), byte for byte: the table of
+ * `ARCHITECTURE.md` §7. Every string here is part of the public contract: 1C code compares them
+ * literally.
  *
  * @module
  */

@@ -1,13 +1,14 @@
 /**
- * A program whose external event handler throws (run as a subprocess by misuse_test.ts): it must
- * keep its connection, receive the next message, disconnect normally and print DONE.
+ * A program whose external event handler throws, run as a subprocess of the current runtime by
+ * tests/rom/misuse_test.ts (see `commandFor` in subprocess.ts): it must keep its connection,
+ * receive the next message, disconnect normally and print DONE.
  *
  * @module
  */
 
 import process from "node:process";
-import { RomWebSocket } from "../../mod.ts";
-import { startEchoServer } from "../../src/adapters/node_echo_server.ts";
+import { RomWebSocket } from "../../src/rom/mod.ts";
+import { startEchoServer } from "../../src/cli/echo_server.ts";
 
 const server = await startEchoServer();
 const rom = new RomWebSocket();

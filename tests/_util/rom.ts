@@ -1,19 +1,19 @@
 /**
  * Shared helpers of the RomWebSocket tests: a recorder of external events, a RomWebSocket whose
  * connection is always released when the test ends, and the contract strings spelled out again
- * (independently of src/core/rom_contract.ts, so a change there fails the tests).
+ * (independently of src/rom/contract.ts, so a change there fails the tests).
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { type RomOptions, RomWebSocket } from "../../mod.ts";
-import { type Scope, waitFor, withTimeout } from "../_util/async.ts";
+import { type RomOptions, RomWebSocket } from "../../src/rom/mod.ts";
+import { type Scope, waitFor, withTimeout } from "./async.ts";
 
 /** Safety-net deadline for one step (open, a round trip, a close). */
 export const STEP = 4000;
 
-/** The contract of DESIGN §3, typed out by hand, byte for byte. */
+/** The contract of ARCHITECTURE.md §7, typed out by hand, byte for byte. */
 export const SOURCE = "ROM-WebSocket";
 export const OPEN = {
   event: '{"Event": "Connection","State": "Open"}',

@@ -1,7 +1,8 @@
 /**
- * A small WebSocket echo server on `node:net` (which Deno, Bun and Node.js all provide), for the
- * CLI's demo mode and the examples. It echoes every data frame as received (fragmentation kept),
- * answers pings and the closing handshake. Loopback only; not a general-purpose server.
+ * The CLI's embedded echo server (`rom-ws` with no URL), on `node:net` (which Deno, Bun and
+ * Node.js all provide); the examples and tests use it too. It echoes every data frame as received
+ * (fragmentation kept), answers pings and the closing handshake. Loopback only; not a
+ * general-purpose server, and not a published entry point.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * The `rom-ws` command line, built on {@linkcode RomWebSocket}: `main()` and `runCli()`. The
- * executable is `cli.ts`, which runs it.
+ * executable is `bin.ts`, which runs it.
  *
  * ```
  * rom-ws [url] [--header K:V]... [--protocol P]... [--regex R] [--timeout S]
@@ -18,10 +18,9 @@
 
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { startEchoServer } from "./adapters/node_echo_server.ts";
-import { ROM_CLOSE_DROP, ROM_CLOSE_NORMAL, ROM_FAIL, ROM_OPEN } from "./core/rom_contract.ts";
-import { RomWebSocket } from "./rom.ts";
-import { VERSION } from "./version.ts";
+import { ROM_CLOSE_DROP, ROM_CLOSE_NORMAL, ROM_FAIL, ROM_OPEN, RomWebSocket } from "../rom/mod.ts";
+import { VERSION } from "../version.ts";
+import { startEchoServer } from "./echo_server.ts";
 
 const USAGE = `usage: rom-ws [url] [options]
 

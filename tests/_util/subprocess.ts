@@ -10,9 +10,9 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import process from "node:process";
-import { runtimeName } from "../_util/servers.ts";
+import { runtimeName } from "./servers.ts";
 
-/** The repository root: the nearest directory holding deno.json and src/cli.ts. */
+/** The repository root: the nearest directory holding deno.json and src/cli/bin.ts. */
 export function repoRoot(): string {
   const starts: string[] = [];
   try {
@@ -26,14 +26,14 @@ export function repoRoot(): string {
     for (let dir = path.resolve(start);; dir = path.dirname(dir)) {
       if (
         fs.existsSync(path.join(dir, "deno.json")) &&
-        fs.existsSync(path.join(dir, "src", "cli.ts"))
+        fs.existsSync(path.join(dir, "src", "cli", "bin.ts"))
       ) {
         return dir;
       }
       if (path.dirname(dir) === dir) break;
     }
   }
-  throw new Error("repository root not found (no deno.json with src/cli.ts above the tests)");
+  throw new Error("repository root not found (no deno.json with src/cli/bin.ts above the tests)");
 }
 
 /** Bundles `entry` (repository-relative) with esbuild to `outfile` (repository-relative). */
