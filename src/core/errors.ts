@@ -48,8 +48,7 @@ export type ArgumentErrorCode =
   | "INVALID_CLOSE_CODE"
   | "INVALID_CLOSE_REASON"
   | "INVALID_DATA"
-  | "CONTROL_PAYLOAD_TOO_BIG"
-  | "INVALID_REGEX";
+  | "CONTROL_PAYLOAD_TOO_BIG";
 
 /** A caller passed something the library cannot use. Thrown before any I/O happens. */
 export class ArgumentError extends WebSocketError {
