@@ -10,7 +10,6 @@
 
 import { type ListeningSocket, withPushReading } from "../adapters/push_reading.ts";
 import { type ReadSink, RESOLVED, type Socket } from "../adapters/socket.ts";
-import { CloseCode } from "../core/constants.ts";
 import {
   type CloseInfo,
   ConnectionClosedError,
@@ -26,11 +25,10 @@ import type { WebSocketClient } from "./client.ts";
 import type { Listeners } from "./events.ts";
 import type { Inbox } from "./inbox.ts";
 import type { Settings } from "./options.ts";
+import { Keepalive } from "./keepalive.ts";
 import { PendingPings } from "./pings.ts";
 import { SendQueue } from "./send_queue.ts";
 import { openTransport } from "./transport.ts";
-
-const KEEPALIVE_TAG = 0x6b; // 'k': first byte of keepalive ping payloads
 
 /** What a {@linkcode Connection} needs from the client that made it. */
 export interface ConnectionOwner {
@@ -76,9 +74,8 @@ export class Connection implements ReadSink {
   #readDone = false;
   #openTimer: ReturnType<typeof setTimeout> | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  #pingTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Deadline of the keepalive ping in flight. */
-  #pongTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Made at open when `pingInterval` > 0. */
+  #keepalive: Keepalive | undefined;
   /** Applies a held close or failure after the application's turn (see #process). */
   #resumeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Made on the first ping. */
@@ -284,7 +281,10 @@ export class Connection implements ReadSink {
         this.#compression = this.protocol.compression;
         this.state = ReadyState.OPEN;
         owner.opened(this);
-        this.#scheduleKeepalive();
+        if (owner.settings.pingInterval > 0) {
+          this.#keepalive = new Keepalive(this, owner);
+          this.#keepalive.schedule();
+        }
         return;
       case "ping":
         owner.listeners.emit("ping", { type: "ping", data: event.data, target: owner.target });
@@ -404,7 +404,7 @@ export class Connection implements ReadSink {
     this.socket?.close();
   }
 
-  /** Fails an open connection from our side (`signal` fired, keepalive timed out). */
+  /** Fails an open connection from our side (`signal` fired, the keepalive pong is late). */
   fail(error: WebSocketError, code: number, reason: string): void {
     this.protocol.fail(error, code, reason);
     this.state = ReadyState.CLOSING;
@@ -417,8 +417,7 @@ export class Connection implements ReadSink {
 
   #armCloseTimer(): void {
     if (this.#closeTimer !== undefined || this.ended) return;
-    clearTimeout(this.#pingTimer);
-    this.#pingTimer = undefined;
+    this.#keepalive?.stop();
     const { closeTimeout } = this.#owner.settings;
     if (closeTimeout === 0) return;
     this.#closeTimer = setTimeout(() => {
@@ -434,54 +433,12 @@ export class Connection implements ReadSink {
     }, closeTimeout);
   }
 
-  #scheduleKeepalive(): void {
-    const { pingInterval, pingTimeout } = this.#owner.settings;
-    if (pingInterval === 0) return;
-    this.#pingTimer = setTimeout(() => {
-      this.#pingTimer = undefined;
-      if (this.ended || this.state !== ReadyState.OPEN) return;
-      const payload = new Uint8Array(5);
-      payload[0] = KEEPALIVE_TAG;
-      new DataView(payload.buffer).setUint32(1, this.#owner.nextPingId());
-      let answered = false;
-      const expire = () => {
-        if (answered || this.ended || this.state !== ReadyState.OPEN) return;
-        if (this.#owner.inbox.paused) {
-          // Reading is paused because the application does not consume messages: the pong may
-          // be waiting unread behind them. That is not a dead peer; check again later.
-          this.#pongTimer = setTimeout(expire, pingTimeout);
-          return;
-        }
-        const error = new TimeoutError(
-          "PING_TIMEOUT",
-          `no pong within ${pingTimeout} ms: the server or the network is not responding`,
-        );
-        this.protocol.fail(error, CloseCode.INTERNAL_ERROR, "keepalive ping timeout");
-        this.state = ReadyState.CLOSING;
-        this.#process(); // writes the 1011 close frame, reports the error, arms the timer
-      };
-      if (pingTimeout > 0) this.#pongTimer = setTimeout(expire, pingTimeout);
-      this.ping(payload).then(() => {
-        answered = true;
-        clearTimeout(this.#pongTimer);
-        this.#pongTimer = undefined;
-        this.#scheduleKeepalive();
-      }, () => clearTimeout(this.#pongTimer));
-    }, pingInterval);
-  }
-
   #clearTimers(): void {
     clearTimeout(this.#openTimer);
     clearTimeout(this.#closeTimer);
-    clearTimeout(this.#pingTimer);
-    clearTimeout(this.#pongTimer);
     clearTimeout(this.#resumeTimer);
-    this.#openTimer =
-      this.#closeTimer =
-      this.#pingTimer =
-      this.#pongTimer =
-      this.#resumeTimer =
-        undefined;
+    this.#openTimer = this.#closeTimer = this.#resumeTimer = undefined;
+    this.#keepalive?.stop();
   }
 
   // ---------------------------------------------------------------------------------------------
