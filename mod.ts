@@ -62,7 +62,10 @@ export type {
   Connector,
   ReadSink,
   Socket,
+  StartTlsOptions,
   TlsOptions,
 } from "./src/adapters/socket.ts";
+export type { ClientExtensionFactory, Extension, ExtensionParams } from "./src/core/extensions.ts";
+export type { RandomSource } from "./src/core/mask.ts";
 export { VERSION } from "./src/version.ts";
 export { type ExternalEventHandler, type RomOptions, RomWebSocket } from "./src/rom/mod.ts";
