@@ -7,18 +7,31 @@
  * @module
  */
 
+import { concatBytes } from "../core/bytes.ts";
 import { NetworkError } from "../core/errors.ts";
+import { type DrainWaiters, settleDrain, waitForDrain } from "./drain.ts";
+import { throwIfAborted, toNetworkError } from "./net_errors.ts";
+import { ReadQueue } from "./read_queue.ts";
 import {
   type ConnectOptions,
   type Connector,
-  ReadQueue,
   type ReadSink,
   RESOLVED,
   type Socket,
   type StartTlsOptions,
-  throwIfAborted,
-  toNetworkError,
+  type TlsOptions,
   WRITE_HIGH_WATER_MARK,
+} from "./socket.ts";
+import { tlsSettings } from "./tls_options.ts";
+
+// The contract this file implements, so that this subpath documents itself.
+export type {
+  ConnectOptions,
+  Connector,
+  ReadSink,
+  Socket,
+  StartTlsOptions,
+  TlsOptions,
 } from "./socket.ts";
 
 interface BunTlsOptions {
@@ -59,19 +72,29 @@ interface BunApi {
   connect(options: {
     hostname: string;
     port: number;
-    tls?: boolean | {
-      ca?: string | string[];
-      cert?: string;
-      key?: string;
-      rejectUnauthorized?: boolean;
-      serverName?: string;
-    };
+    tls?: boolean | BunTlsOptions;
     socket: BunSocketHandler;
   }): Promise<BunSocket>;
 }
 
 function bun(): BunApi {
   return (globalThis as unknown as { Bun: BunApi }).Bun;
+}
+
+/**
+ * Bun's TLS options for a connection to `hostname`. Unlike `node.ts`, the server name is passed
+ * even for an IP literal and no ALPN is offered: what this adapter has always sent (aligning it is
+ * a change of behaviour, left for its own commit).
+ */
+function bunTls(options: TlsOptions, hostname: string): BunTlsOptions {
+  const s = tlsSettings(options, hostname);
+  return {
+    ca: s.ca,
+    cert: s.cert,
+    key: s.key,
+    rejectUnauthorized: s.rejectUnauthorized,
+    serverName: s.serverName,
+  };
 }
 
 // One handler object for every socket: Bun calls it with the socket, whose `data` field points to
@@ -116,15 +139,7 @@ export const connectBun: Connector = async (options: ConnectOptions): Promise<So
   const attempt = bun().connect({
     hostname: options.hostname,
     port: options.port,
-    tls: t
-      ? {
-        ca: t.ca,
-        cert: t.cert,
-        key: t.key,
-        rejectUnauthorized: t.rejectUnauthorized ?? true,
-        serverName: t.serverName ?? options.hostname,
-      }
-      : undefined,
+    tls: t ? bunTls(t, options.hostname) : undefined,
     socket: handler,
   });
   const signal = options.signal;
@@ -173,7 +188,7 @@ export class BunAdapterSocket implements Socket {
   // Bun's write() may accept only part of the data: the rest waits here for `drain`.
   #queue: Uint8Array[] = [];
   #queued = 0;
-  #drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  readonly #drainWaiters: DrainWaiters = [];
   #endAfterFlush = false;
   #settleHandshake!: (error?: Error) => void;
   /** Settles when the TLS handshake is done: rejects if the certificate was refused. */
@@ -193,6 +208,7 @@ export class BunAdapterSocket implements Socket {
     this.handshake.catch(() => {});
   }
 
+  /** Bun's `handshake` callback: the TLS verdict (the adapter's own handler calls these). */
   onHandshake(result: { success: boolean; error?: Error }): void {
     // With rejectUnauthorized: false, Bun still reports the verification error: ignore it.
     if ((result.success && !result.error) || (!this.#verify && result.error)) {
@@ -211,16 +227,7 @@ export class BunAdapterSocket implements Socket {
     if (!raw.upgradeTLS) {
       throw new NetworkError("TLS_ERROR", "this Bun version cannot upgrade a socket to TLS");
     }
-    const [, secure] = raw.upgradeTLS({
-      tls: {
-        ca: t.ca,
-        cert: t.cert,
-        key: t.key,
-        rejectUnauthorized: t.rejectUnauthorized ?? true,
-        serverName: t.serverName ?? options.hostname,
-      },
-      socket: handler,
-    });
+    const [, secure] = raw.upgradeTLS({ tls: bunTls(t, options.hostname), socket: handler });
     const socket = new BunAdapterSocket(secure, t.rejectUnauthorized !== false);
     secure.data = socket;
     const early = earlyHandshakes.get(secure);
@@ -234,24 +241,29 @@ export class BunAdapterSocket implements Socket {
     return socket;
   }
 
+  /** Bun's `data` callback. */
   onData(data: Uint8Array): void {
     // Bun reuses nothing it hands out, but gives Buffers: expose plain Uint8Array views.
     this.#reads.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 
+  /** Bun's `drain` callback: the socket takes writes again. */
   onDrain(): void {
     this.#flush();
   }
 
+  /** Bun's `end` callback: the peer ended its side (EOF). */
   onEnd(): void {
     this.#reads.end();
   }
 
+  /** Bun's `error` callback. */
   onError(error: Error): void {
     this.#error ??= toNetworkError(error, "socket error") as NetworkError;
     this.#reads.fail(this.#error);
   }
 
+  /** Bun's `close` callback, with the error that closed it if any. */
   onClose(error?: Error): void {
     if (error) this.onError(error);
     this.#closed = true;
@@ -260,7 +272,7 @@ export class BunAdapterSocket implements Socket {
     this.#reads.fail(reason);
     this.#queue = [];
     this.#queued = 0;
-    this.#settleDrain(reason);
+    settleDrain(this.#drainWaiters, reason);
     this.#resolveClosed();
   }
 
@@ -296,9 +308,7 @@ export class BunAdapterSocket implements Socket {
         this.#batchScheduled = true;
         queueMicrotask(this.#flushBatch);
       }
-      return this.#queued <= WRITE_HIGH_WATER_MARK
-        ? RESOLVED
-        : new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+      return this.#queued <= WRITE_HIGH_WATER_MARK ? RESOLVED : waitForDrain(this.#drainWaiters);
     }
     this.#flushBatch();
     return this.#writeNow(data);
@@ -315,17 +325,10 @@ export class BunAdapterSocket implements Socket {
     for (const chunk of batch) size += chunk.length;
     this.#queued -= size;
     if (this.#closed) return;
-    let data = batch[0];
-    if (batch.length > 1) {
-      data = new Uint8Array(size);
-      let at = 0;
-      for (const chunk of batch) {
-        data.set(chunk, at);
-        at += chunk.length;
-      }
-    }
-    this.#writeNow(data).catch(() => {}); // a failure also closes the socket: reported there
-    if (this.#queued <= WRITE_HIGH_WATER_MARK) this.#settleDrain(); // sends that waited on the batch
+    // A failed write also closes the socket: it is reported there.
+    this.#writeNow(concatBytes(batch, size)).catch(() => {});
+    // Sends that waited on the batch.
+    if (this.#queued <= WRITE_HIGH_WATER_MARK) settleDrain(this.#drainWaiters);
   };
 
   /** Writes at once, or queues behind earlier unwritten bytes (for `drain`). */
@@ -338,7 +341,7 @@ export class BunAdapterSocket implements Socket {
     this.#queue.push(data);
     this.#queued += data.length;
     if (this.#queued <= WRITE_HIGH_WATER_MARK) return RESOLVED;
-    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+    return waitForDrain(this.#drainWaiters);
   }
 
   #flush(): void {
@@ -353,15 +356,8 @@ export class BunAdapterSocket implements Socket {
       }
       this.#queue.shift();
     }
-    if (this.#queued <= WRITE_HIGH_WATER_MARK) this.#settleDrain();
+    if (this.#queued <= WRITE_HIGH_WATER_MARK) settleDrain(this.#drainWaiters);
     if (this.#queue.length === 0 && this.#endAfterFlush) this.#shutdown();
-  }
-
-  #settleDrain(error?: Error): void {
-    const waiters = this.#drainWaiters;
-    if (waiters.length === 0) return;
-    this.#drainWaiters = [];
-    for (const w of waiters) error ? w.reject(error) : w.resolve();
   }
 
   #shutdown(): void {

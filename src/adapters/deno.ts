@@ -9,15 +9,27 @@
 
 import { concatBytes } from "../core/bytes.ts";
 import { ArgumentError, NetworkError } from "../core/errors.ts";
+import { type DrainWaiters, settleDrain, waitForDrain } from "./drain.ts";
+import { throwIfAborted, toNetworkError } from "./net_errors.ts";
 import {
   type ConnectOptions,
   type Connector,
   RESOLVED,
   type Socket,
   type StartTlsOptions,
-  throwIfAborted,
-  toNetworkError,
+  type TlsOptions,
   WRITE_HIGH_WATER_MARK,
+} from "./socket.ts";
+import { alpnProtocols, caList } from "./tls_options.ts";
+
+// The contract this file implements, so that this subpath documents itself.
+export type {
+  ConnectOptions,
+  Connector,
+  ReadSink,
+  Socket,
+  StartTlsOptions,
+  TlsOptions,
 } from "./socket.ts";
 
 interface DenoConn {
@@ -51,6 +63,26 @@ function deno(): DenoApi {
 }
 
 /**
+ * The CA list of `options` for Deno, after refusing what Deno's TLS cannot do: it always verifies
+ * the certificate, against the host name it connects to. `hint` ends the message.
+ *
+ * @throws {ArgumentError} `INVALID_OPTION` for `rejectUnauthorized: false` or a `serverName` other
+ * than `hostname`.
+ */
+function denoCaCerts(options: TlsOptions, hostname: string, hint: string): string[] | undefined {
+  if (
+    options.rejectUnauthorized === false ||
+    (options.serverName && options.serverName !== hostname)
+  ) {
+    throw new ArgumentError(
+      "INVALID_OPTION",
+      "tls.rejectUnauthorized=false and tls.serverName need the node:tls connector on Deno" + hint,
+    );
+  }
+  return caList(options.ca);
+}
+
+/**
  * Opens a TCP or TLS connection with Deno's native API.
  *
  * Deno's `connectTls` always verifies the server certificate and uses the URL's host name for
@@ -61,24 +93,17 @@ export const connectDeno: Connector = async (options: ConnectOptions): Promise<S
   const context = `connect to ${options.hostname}:${options.port}`;
   throwIfAborted(options.signal, context);
   const t = options.tls;
-  if (
-    t && (t.rejectUnauthorized === false || (t.serverName && t.serverName !== options.hostname))
-  ) {
-    throw new ArgumentError(
-      "INVALID_OPTION",
-      "tls.rejectUnauthorized=false and tls.serverName need the node:tls connector on Deno " +
-        "(pass `connector: connectNode`)",
-    );
-  }
+  const caCerts = t && denoCaCerts(t, options.hostname, " (pass `connector: connectNode`)");
   let conn: DenoConn;
   try {
     conn = t
       ? await deno().connectTls({
         hostname: options.hostname,
         port: options.port,
-        caCerts: t.ca === undefined ? undefined : Array.isArray(t.ca) ? t.ca : [t.ca],
+        caCerts,
+        // Deno wants both or neither.
         ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}),
-        alpnProtocols: ["http/1.1"],
+        alpnProtocols: alpnProtocols(),
       })
       : await deno().connect({
         hostname: options.hostname,
@@ -113,7 +138,17 @@ const SLAB_START = 4 * 1024;
 const SLAB_MAX = 256 * 1024;
 const MAX_READ = 64 * 1024;
 
-/** Wraps a `Deno.Conn` as a {@linkcode Socket}. */
+/**
+ * Wraps a `Deno.Conn` as a {@linkcode Socket}.
+ *
+ * Reads by pull only (`read()`, one `conn.read` each); the client gets `listen` from
+ * `withPushReading`, whose wrapper runs the same `read()` loop the client ran itself before.
+ * Measured on Deno 2.9 with a fake socket whose async `read()` is shaped like this one:
+ * a tight loop of reads 93-95 ns per read either way; 20 000 idle loops, 1487 B per connection
+ * before, 1520 B wrapped (+33 B, the wrapper). Reading natively here, with `conn.read` awaited in
+ * the loop itself, would save one async frame and promise per read and ~390 B per idle
+ * connection, but is a change of its own.
+ */
 export class DenoSocket implements Socket {
   readonly #conn: DenoConn;
   readonly closed: Promise<void>;
@@ -128,9 +163,10 @@ export class DenoSocket implements Socket {
   #queue: Uint8Array[] = [];
   #queued = 0;
   #flushing = false;
-  #drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  readonly #drainWaiters: DrainWaiters = [];
   #writeEnded = false;
 
+  /** Wraps `conn`, a connected `Deno.Conn` or `Deno.TlsConn`. */
   constructor(conn: DenoConn) {
     this.#conn = conn;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
@@ -165,19 +201,14 @@ export class DenoSocket implements Socket {
 
   /** Upgrades the connection with `Deno.startTls` (the proxy tunnel case). */
   async startTls(options: StartTlsOptions): Promise<Socket> {
-    const t = options.tls;
-    if (t.rejectUnauthorized === false || (t.serverName && t.serverName !== options.hostname)) {
-      throw new ArgumentError(
-        "INVALID_OPTION",
-        "tls.rejectUnauthorized=false and tls.serverName need the node:tls connector on Deno",
-      );
-    }
+    const caCerts = denoCaCerts(options.tls, options.hostname, "");
     let conn;
     try {
+      // Deno.startTls takes no client certificate: mutual TLS through a proxy is not available.
       conn = await deno().startTls(this.#conn, {
         hostname: options.hostname,
-        caCerts: t.ca === undefined ? undefined : Array.isArray(t.ca) ? t.ca : [t.ca],
-        alpnProtocols: ["http/1.1"],
+        caCerts,
+        alpnProtocols: alpnProtocols(),
       });
       await conn.handshake?.();
     } catch (error) {
@@ -202,7 +233,7 @@ export class DenoSocket implements Socket {
       queueMicrotask(() => this.#flush());
     }
     if (this.#queued <= WRITE_HIGH_WATER_MARK) return RESOLVED;
-    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+    return waitForDrain(this.#drainWaiters);
   }
 
   async #flush(): Promise<void> {
@@ -224,31 +255,23 @@ export class DenoSocket implements Socket {
         } else {
           this.#queue.shift();
         }
-        if (this.#queued <= WRITE_HIGH_WATER_MARK) this.#settleDrain();
+        if (this.#queued <= WRITE_HIGH_WATER_MARK) settleDrain(this.#drainWaiters);
       }
     } catch (error) {
       this.#error ??= toNetworkError(error, "socket error") as NetworkError;
       this.#queue = [];
       this.#queued = 0;
-      this.#settleDrain(this.#error);
+      settleDrain(this.#drainWaiters, this.#error);
       this.close();
     } finally {
       this.#flushing = false;
     }
   }
 
-  #settleDrain(error?: Error): void {
-    const waiters = this.#drainWaiters;
-    if (waiters.length === 0) return;
-    this.#drainWaiters = [];
-    for (const w of waiters) error ? w.reject(error) : w.resolve();
-  }
-
   async closeWrite(): Promise<void> {
     if (this.#closed || this.#writeEnded) return;
     while (this.#queue.length > 0 && !this.#closed) {
-      await new Promise<void>((resolve, reject) => this.#drainWaiters.push({ resolve, reject }))
-        .catch(() => {});
+      await waitForDrain(this.#drainWaiters).catch(() => {});
       if (this.#queued > 0) await new Promise((r) => setTimeout(r, 0));
     }
     this.#writeEnded = true;
@@ -262,7 +285,10 @@ export class DenoSocket implements Socket {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#settleDrain(this.#error ?? new NetworkError("CONNECTION_RESET", "socket closed"));
+    settleDrain(
+      this.#drainWaiters,
+      this.#error ?? new NetworkError("CONNECTION_RESET", "socket closed"),
+    );
     try {
       this.#conn.close();
     } catch {

@@ -7,18 +7,43 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { AbortError, NetworkError } from "../core/errors.ts";
+import { type DrainWaiters, settleDrain, waitForDrain } from "./drain.ts";
+import { throwIfAborted, toNetworkError } from "./net_errors.ts";
+import { ReadQueue } from "./read_queue.ts";
 import {
   type ConnectOptions,
   type Connector,
-  ReadQueue,
   type ReadSink,
   RESOLVED,
   type Socket,
   type StartTlsOptions,
-  throwIfAborted,
-  toNetworkError,
+  type TlsOptions,
   WRITE_HIGH_WATER_MARK,
 } from "./socket.ts";
+import { alpnProtocols, sniName, tlsSettings } from "./tls_options.ts";
+
+// The contract this file implements, so that this subpath documents itself.
+export type {
+  ConnectOptions,
+  Connector,
+  ReadSink,
+  Socket,
+  StartTlsOptions,
+  TlsOptions,
+} from "./socket.ts";
+
+/** `node:tls` options for a connection to `hostname` (no SNI for IP literals). */
+function nodeTls(options: TlsOptions, hostname: string): tls.ConnectionOptions {
+  const s = tlsSettings(options, hostname);
+  return {
+    servername: sniName(s.serverName),
+    ca: s.ca,
+    cert: s.cert,
+    key: s.key,
+    rejectUnauthorized: s.rejectUnauthorized,
+    ALPNProtocols: alpnProtocols(),
+  };
+}
 
 /** Opens a TCP or TLS connection with `node:net` / `node:tls`. */
 export const connectNode: Connector = (options: ConnectOptions): Promise<Socket> => {
@@ -27,18 +52,7 @@ export const connectNode: Connector = (options: ConnectOptions): Promise<Socket>
   return new Promise<Socket>((resolve, reject) => {
     const t = options.tls;
     const socket: net.Socket = t
-      ? tls.connect({
-        host: options.hostname,
-        port: options.port,
-        servername: net.isIP(t.serverName ?? options.hostname)
-          ? undefined
-          : (t.serverName ?? options.hostname),
-        ca: t.ca,
-        cert: t.cert,
-        key: t.key,
-        rejectUnauthorized: t.rejectUnauthorized ?? true,
-        ALPNProtocols: ["http/1.1"],
-      })
+      ? tls.connect({ host: options.hostname, port: options.port, ...nodeTls(t, options.hostname) })
       : net.connect({ host: options.hostname, port: options.port });
     const signal = options.signal;
     const onAbort = () => {
@@ -84,9 +98,10 @@ export class NodeSocket implements Socket {
   #closed = false;
   #closedPromise: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
-  #drainWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  readonly #drainWaiters: DrainWaiters = [];
   #corked = false;
 
+  /** Wraps `socket`, connected (after `secureConnect` for TLS); from now on this owns it. */
   constructor(socket: net.Socket) {
     this.#socket = socket;
     (socket as Tagged)[ADAPTER] = this;
@@ -111,14 +126,14 @@ export class NodeSocket implements Socket {
     self.#reads.fail(self.#error);
   }
   static #onDrain(this: Tagged): void {
-    this[ADAPTER]!.#settleDrain();
+    settleDrain(this[ADAPTER]!.#drainWaiters);
   }
   static #onClose(this: Tagged): void {
     const self = this[ADAPTER]!;
     self.#closed = true;
     const error = self.#error ?? new NetworkError("CONNECTION_RESET", "socket closed");
     self.#reads.fail(error);
-    self.#settleDrain(error);
+    settleDrain(self.#drainWaiters, error);
     self.#resolveClosed?.();
   }
   static #uncork(socket: NodeSocket): void {
@@ -152,18 +167,8 @@ export class NodeSocket implements Socket {
     raw.off("error", NodeSocket.#onError);
     raw.off("drain", NodeSocket.#onDrain);
     raw.off("close", NodeSocket.#onClose);
-    const t = options.tls;
-    const name = t.serverName ?? options.hostname;
     return new Promise((resolve, reject) => {
-      const secure = tls.connect({
-        socket: raw,
-        servername: net.isIP(name) ? undefined : name,
-        ca: t.ca,
-        cert: t.cert,
-        key: t.key,
-        rejectUnauthorized: t.rejectUnauthorized ?? true,
-        ALPNProtocols: ["http/1.1"],
-      });
+      const secure = tls.connect({ socket: raw, ...nodeTls(options.tls, options.hostname) });
       const onError = (error: Error) => {
         secure.destroy();
         reject(toNetworkError(error, `TLS with ${options.hostname}`));
@@ -199,14 +204,7 @@ export class NodeSocket implements Socket {
     if (this.#socket.write(data) || this.#socket.writableLength <= WRITE_HIGH_WATER_MARK) {
       return RESOLVED;
     }
-    return new Promise((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
-  }
-
-  #settleDrain(error?: Error): void {
-    const waiters = this.#drainWaiters;
-    if (waiters.length === 0) return;
-    this.#drainWaiters = [];
-    for (const w of waiters) error ? w.reject(error) : w.resolve();
+    return waitForDrain(this.#drainWaiters);
   }
 
   closeWrite(): Promise<void> {

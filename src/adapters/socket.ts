@@ -2,10 +2,13 @@
  * The socket adapter contract: the only thing the client needs from a runtime. One adapter per
  * runtime implements it (`deno.ts`, `bun.ts`, `node.ts`); users may pass their own `Connector`.
  *
+ * Types and constants only. The helpers adapters share live beside it: `read_queue.ts` (push
+ * events to both reading styles), `push_reading.ts` (push reading over `read()`), `drain.ts`
+ * (writes waiting for the queue to drain), `tls_options.ts` (what {@linkcode TlsOptions} means to
+ * every runtime) and `net_errors.ts` (runtime errors to `NetworkError` codes).
+ *
  * @module
  */
-
-import { AbortError, NetworkError, type NetworkErrorCode } from "../core/errors.ts";
 
 /** TLS settings for `wss://`. */
 export interface TlsOptions {
@@ -60,7 +63,8 @@ export interface Socket {
   /**
    * Optional push-style reading: from this call on, chunks (those already queued first), then the
    * end or the error, go to `sink`, and `read` is not called again. An idle connection then holds
-   * no pending promise. Requires `resumeReading`.
+   * no pending promise. Requires `resumeReading`. The client reads only this way; a socket without
+   * it gets it from `withPushReading` (a `read()` loop).
    */
   listen?(sink: ReadSink): void;
   /** Restarts the delivery to a {@linkcode ReadSink} whose `data` returned `false`. */
@@ -105,205 +109,3 @@ export const READ_HIGH_WATER_MARK: number = 1024 * 1024;
 
 /** A settled promise shared by every write that needs no waiting (no allocation per write). */
 export const RESOLVED: Promise<void> = Promise.resolve();
-
-/** Turns a runtime's connection error into a {@linkcode NetworkError} with a stable code. */
-export function toNetworkError(error: unknown, context: string): NetworkError | AbortError {
-  if (error instanceof NetworkError || error instanceof AbortError) return error;
-  const e = error as { code?: unknown; name?: unknown; message?: unknown } | undefined;
-  const code = typeof e?.code === "string" ? e.code : "";
-  const name = typeof e?.name === "string" ? e.name : "";
-  const message = typeof e?.message === "string" ? e.message : String(error);
-  let kind: NetworkErrorCode = "NETWORK_ERROR";
-  if (name === "AbortError") return new AbortError(`${context}: aborted`, { cause: error });
-  // TLS first: certificate messages can contain words such as "DnsName" or "reset".
-  if (
-    /^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|HOSTNAME_MISMATCH|ERR_OSSL)/.test(
-      code,
-    ) ||
-    name === "InvalidData" ||
-    /certificate|\btls\b|\bssl\b|handshake failure/i.test(message)
-  ) {
-    kind = "TLS_ERROR";
-  } else if (
-    code === "ECONNREFUSED" || name === "ConnectionRefused" || /connection refused/i.test(message)
-  ) {
-    kind = "CONNECTION_REFUSED";
-  } else if (
-    code === "ENOTFOUND" || code === "EAI_AGAIN" || code === "EAI_NONAME" ||
-    code === "EAI_NODATA" ||
-    /failed to lookup address|getaddrinfo|name or service not known|\bdns error\b/i.test(message)
-  ) {
-    kind = "HOST_NOT_FOUND";
-  } else if (
-    code === "ECONNRESET" || code === "EPIPE" || name === "ConnectionReset" ||
-    name === "BrokenPipe" || /connection reset|broken pipe/i.test(message)
-  ) {
-    kind = "CONNECTION_RESET";
-  }
-  return new NetworkError(kind, `${context}: ${message}`, { cause: error });
-}
-
-/** Something that can stop and restart delivering data (a Node or Bun socket). */
-export interface PausableSource {
-  /** Stops delivering data. */
-  pause?(): void;
-  /** Starts delivering data again. */
-  resume?(): void;
-}
-
-/**
- * Bridges a push-style socket (events or callbacks) to the `Socket` reading contract: chunks wait
- * in a queue until `read()` takes them, or go straight to a {@linkcode ReadSink} once one listens.
- * The adapter is told to pause the source above `READ_HIGH_WATER_MARK` queued bytes and to resume
- * it once the queue is drained.
- */
-export class ReadQueue {
-  #chunks: Uint8Array[] = [];
-  #head = 0;
-  #bytes = 0;
-  #ended = false;
-  #error: Error | undefined;
-  #waiter:
-    | { resolve: (chunk: Uint8Array | null) => void; reject: (error: Error) => void }
-    | undefined;
-  #paused = false;
-  readonly #source: PausableSource;
-  #sink: ReadSink | undefined;
-  /** The sink returned false from `data`. */
-  #held = false;
-  /** A delivery to the sink is in progress (no nested deliveries). */
-  #delivering = false;
-  /** The end or the error went to the sink. */
-  #finished = false;
-
-  /**
-   * `source` is paused above the high-water mark and resumed once the queue is drained (the
-   * socket object itself, usually: no closures per connection).
-   */
-  constructor(source: PausableSource) {
-    this.#source = source;
-  }
-
-  /** A chunk arrived from the network. */
-  push(chunk: Uint8Array): void {
-    const sink = this.#sink;
-    if (sink !== undefined) {
-      if (!this.#held && !this.#delivering && this.#head === this.#chunks.length) {
-        // The common case: straight to the sink, no queueing.
-        this.#delivering = true;
-        try {
-          if (sink.data(chunk) === false) this.#held = true;
-        } finally {
-          this.#delivering = false;
-        }
-        // What arrived during that delivery (a chunk, the end, an error) goes out now.
-        if (this.#head < this.#chunks.length || this.#ended || this.#error) this.#drain();
-        return;
-      }
-    } else {
-      const waiter = this.#waiter;
-      if (waiter) {
-        this.#waiter = undefined;
-        waiter.resolve(chunk);
-        return;
-      }
-    }
-    this.#chunks.push(chunk);
-    this.#bytes += chunk.length;
-    if (!this.#paused && this.#bytes > READ_HIGH_WATER_MARK) {
-      this.#paused = true;
-      this.#source.pause?.();
-    }
-  }
-
-  /** The stream ended (EOF). */
-  end(): void {
-    this.#ended = true;
-    if (this.#sink) return this.#drain();
-    const waiter = this.#waiter;
-    if (waiter && this.#head === this.#chunks.length) {
-      this.#waiter = undefined;
-      waiter.resolve(null);
-    }
-  }
-
-  /** The stream failed; queued chunks are still delivered first. */
-  fail(error: Error): void {
-    if (this.#ended || this.#error) return;
-    this.#error = error;
-    if (this.#sink) return this.#drain();
-    const waiter = this.#waiter;
-    if (waiter && this.#head === this.#chunks.length) {
-      this.#waiter = undefined;
-      waiter.reject(error);
-    }
-  }
-
-  /** The next chunk; see `Socket.read`. */
-  read(): Promise<Uint8Array | null> {
-    if (this.#head < this.#chunks.length) return Promise.resolve(this.#take());
-    if (this.#error) return Promise.reject(this.#error);
-    if (this.#ended) return Promise.resolve(null);
-    if (this.#waiter) throw new Error("Socket.read() called while a read is pending");
-    return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
-    });
-  }
-
-  /** Push-style reading; see `Socket.listen`. */
-  listen(sink: ReadSink): void {
-    if (this.#sink || this.#waiter) {
-      throw new Error("Socket.listen() called twice or during a read");
-    }
-    this.#sink = sink;
-    this.#drain();
-  }
-
-  /** See `Socket.resumeReading`. */
-  resumeReading(): void {
-    this.#held = false;
-    this.#drain();
-  }
-
-  #take(): Uint8Array {
-    const chunk = this.#chunks[this.#head++];
-    this.#bytes -= chunk.length;
-    if (this.#head === this.#chunks.length) {
-      this.#chunks = [];
-      this.#head = 0;
-      if (this.#paused) {
-        this.#paused = false;
-        this.#source.resume?.();
-      }
-    }
-    return chunk;
-  }
-
-  /** Delivers queued chunks, then the end or the error, until the sink holds. */
-  #drain(): void {
-    const sink = this.#sink;
-    if (sink === undefined || this.#delivering) return;
-    this.#delivering = true;
-    try {
-      while (!this.#held && this.#head < this.#chunks.length) {
-        if (sink.data(this.#take()) === false) this.#held = true;
-      }
-      if (!this.#held && !this.#finished && this.#head === this.#chunks.length) {
-        if (this.#error) {
-          this.#finished = true;
-          sink.error(this.#error);
-        } else if (this.#ended) {
-          this.#finished = true;
-          sink.end();
-        }
-      }
-    } finally {
-      this.#delivering = false;
-    }
-  }
-}
-
-/** Throws an `AbortError` if `signal` has fired. */
-export function throwIfAborted(signal: AbortSignal | undefined, context: string): void {
-  if (signal?.aborted) throw new AbortError(`${context}: aborted`, { cause: signal.reason });
-}

@@ -1,5 +1,5 @@
 /**
- * Tests of `ReadQueue` (src/adapters/socket.ts), the bridge the Node.js and Bun adapters use
+ * Tests of `ReadQueue` (src/adapters/read_queue.ts), the bridge the Node.js and Bun adapters use
  * between their push-style sockets and the `Socket` reading contract: pull (`read()`) and push
  * (`listen(sink)`, with holding and `resumeReading()`), and the pausing of the source above the
  * read high-water mark.
@@ -7,7 +7,8 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { READ_HIGH_WATER_MARK, ReadQueue, type ReadSink } from "../../src/adapters/socket.ts";
+import { ReadQueue } from "../../src/adapters/read_queue.ts";
+import { READ_HIGH_WATER_MARK, type ReadSink } from "../../src/adapters/socket.ts";
 
 /** A source that records pause() and resume() calls. */
 function source(): { calls: string[]; pause(): void; resume(): void } {

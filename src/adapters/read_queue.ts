@@ -1,0 +1,169 @@
+/**
+ * `ReadQueue`: the bridge from a runtime that pushes (Node's `data` events, Bun's `data`
+ * callback) to both reading styles of the `Socket` contract, `read()` and
+ * `listen(sink)`, with the source paused above {@linkcode READ_HIGH_WATER_MARK}.
+ *
+ * @module
+ */
+
+import { READ_HIGH_WATER_MARK, type ReadSink } from "./socket.ts";
+
+/** Something that can stop and restart delivering data (a Node or Bun socket). */
+export interface PausableSource {
+  /** Stops delivering data. */
+  pause?(): void;
+  /** Starts delivering data again. */
+  resume?(): void;
+}
+
+/**
+ * Bridges a push-style socket (events or callbacks) to the `Socket` reading contract: chunks wait
+ * in a queue until `read()` takes them, or go straight to a {@linkcode ReadSink} once one listens.
+ * The adapter is told to pause the source above `READ_HIGH_WATER_MARK` queued bytes and to resume
+ * it once the queue is drained.
+ */
+export class ReadQueue {
+  #chunks: Uint8Array[] = [];
+  #head = 0;
+  #bytes = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #waiter:
+    | { resolve: (chunk: Uint8Array | null) => void; reject: (error: Error) => void }
+    | undefined;
+  #paused = false;
+  readonly #source: PausableSource;
+  #sink: ReadSink | undefined;
+  /** The sink returned false from `data`. */
+  #held = false;
+  /** A delivery to the sink is in progress (no nested deliveries). */
+  #delivering = false;
+  /** The end or the error went to the sink. */
+  #finished = false;
+
+  /**
+   * `source` is paused above the high-water mark and resumed once the queue is drained (the
+   * socket object itself, usually: no closures per connection).
+   */
+  constructor(source: PausableSource) {
+    this.#source = source;
+  }
+
+  /** A chunk arrived from the network. */
+  push(chunk: Uint8Array): void {
+    const sink = this.#sink;
+    if (sink !== undefined) {
+      if (!this.#held && !this.#delivering && this.#head === this.#chunks.length) {
+        // The common case: straight to the sink, no queueing.
+        this.#delivering = true;
+        try {
+          if (sink.data(chunk) === false) this.#held = true;
+        } finally {
+          this.#delivering = false;
+        }
+        // What arrived during that delivery (a chunk, the end, an error) goes out now.
+        if (this.#head < this.#chunks.length || this.#ended || this.#error) this.#drain();
+        return;
+      }
+    } else {
+      const waiter = this.#waiter;
+      if (waiter) {
+        this.#waiter = undefined;
+        waiter.resolve(chunk);
+        return;
+      }
+    }
+    this.#chunks.push(chunk);
+    this.#bytes += chunk.length;
+    if (!this.#paused && this.#bytes > READ_HIGH_WATER_MARK) {
+      this.#paused = true;
+      this.#source.pause?.();
+    }
+  }
+
+  /** The stream ended (EOF). */
+  end(): void {
+    this.#ended = true;
+    if (this.#sink) return this.#drain();
+    const waiter = this.#waiter;
+    if (waiter && this.#head === this.#chunks.length) {
+      this.#waiter = undefined;
+      waiter.resolve(null);
+    }
+  }
+
+  /** The stream failed; queued chunks are still delivered first. */
+  fail(error: Error): void {
+    if (this.#ended || this.#error) return;
+    this.#error = error;
+    if (this.#sink) return this.#drain();
+    const waiter = this.#waiter;
+    if (waiter && this.#head === this.#chunks.length) {
+      this.#waiter = undefined;
+      waiter.reject(error);
+    }
+  }
+
+  /** The next chunk; see `Socket.read`. */
+  read(): Promise<Uint8Array | null> {
+    if (this.#head < this.#chunks.length) return Promise.resolve(this.#take());
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve(null);
+    if (this.#waiter) throw new Error("Socket.read() called while a read is pending");
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  /** Push-style reading; see `Socket.listen`. */
+  listen(sink: ReadSink): void {
+    if (this.#sink || this.#waiter) {
+      throw new Error("Socket.listen() called twice or during a read");
+    }
+    this.#sink = sink;
+    this.#drain();
+  }
+
+  /** See `Socket.resumeReading`. */
+  resumeReading(): void {
+    this.#held = false;
+    this.#drain();
+  }
+
+  #take(): Uint8Array {
+    const chunk = this.#chunks[this.#head++];
+    this.#bytes -= chunk.length;
+    if (this.#head === this.#chunks.length) {
+      this.#chunks = [];
+      this.#head = 0;
+      if (this.#paused) {
+        this.#paused = false;
+        this.#source.resume?.();
+      }
+    }
+    return chunk;
+  }
+
+  /** Delivers queued chunks, then the end or the error, until the sink holds. */
+  #drain(): void {
+    const sink = this.#sink;
+    if (sink === undefined || this.#delivering) return;
+    this.#delivering = true;
+    try {
+      while (!this.#held && this.#head < this.#chunks.length) {
+        if (sink.data(this.#take()) === false) this.#held = true;
+      }
+      if (!this.#held && !this.#finished && this.#head === this.#chunks.length) {
+        if (this.#error) {
+          this.#finished = true;
+          sink.error(this.#error);
+        } else if (this.#ended) {
+          this.#finished = true;
+          sink.end();
+        }
+      }
+    } finally {
+      this.#delivering = false;
+    }
+  }
+}
