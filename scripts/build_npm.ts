@@ -1,8 +1,9 @@
 /**
  * Builds the npm package into `dist/`: esbuild emits ESM (with shared chunks, so each runtime
- * adapter stays a lazily loaded chunk) and CommonJS, tsc emits the declarations (`.d.ts` for
- * `import`, `.d.cts` for `require`). The entry points are the `exports` of deno.json, so the two
- * registries publish the same API; `scripts/check_exports.ts` verifies it.
+ * adapter stays a lazily loaded chunk) and CommonJS (the same files and chunks, converted one by
+ * one), tsc emits the declarations (`.d.ts` for `import`, `.d.cts` for `require`). The entry
+ * points are the `exports` of deno.json, so the two registries publish the same API;
+ * `scripts/check_exports.ts` verifies it.
  *
  * Usage: deno run -A scripts/build_npm.ts
  *
@@ -83,16 +84,28 @@ export function build(): void {
     `--outfile=${npmPaths(cli).esm}`,
     "--banner:js=#!/usr/bin/env node",
   ]);
-  // CommonJS: one bundle per entry (dynamic imports are inlined and initialized lazily).
+  // CommonJS: the ESM files converted one by one, chunks included, so that `require` users get
+  // one copy of each module across subpaths, as `import` users do (a PcreError thrown by the root's
+  // RomWebSocket is an instance of the PcreError of "./rom"). A bundle per entry would give each
+  // subpath its own copy of the classes. Dynamic imports become lazy `require` calls.
+  const esm = walk(join(dist, "esm")).filter((f) => f.endsWith(".js"));
   run(bin("esbuild"), [
-    ...entries,
-
-    ...common,
+    ...esm,
     "--format=cjs",
     "--platform=node",
+    "--target=es2022",
+    "--supported:dynamic-import=false",
+    "--log-level=warning",
+    `--outbase=${join(dist, "esm")}`,
     "--outdir=dist/cjs",
     "--out-extension:.js=.cjs",
   ]);
+  const required = /(\brequire\(\s*["'])(\.{1,2}\/[^"']*?)\.js(["']\s*\))/g;
+  for (const file of walk(join(dist, "cjs"))) {
+    if (file.endsWith(".cjs")) {
+      writeFileSync(file, readFileSync(file, "utf8").replace(required, "$1$2.cjs$3"));
+    }
+  }
   // Declarations from tsc (isolated declarations: the same API as JSR's "no slow types").
   run(bin("tsc"), ["-p", "tsconfig.build.json"]);
   // tsc keeps the ".ts" of relative specifiers in declarations: point them at the ".js" files

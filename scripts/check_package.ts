@@ -58,6 +58,13 @@ rom.onExternalEvent = (source, event, data) => {
   if (source === ROM_SOURCE) seen.push(event === ROM_MESSAGE_EVENT ? data : event);
 };
 rom.Timeout = 5;
+try {
+  rom.Regex = "(?>a)";
+  throw new Error("an atomic group accepted");
+} catch (e) {
+  // One copy of each class across subpaths: the root's RomWebSocket throws the PcreError of ./rom.
+  if (!(e instanceof PcreError) || e.code !== "INVALID_REGEX") throw e;
+}
 rom.Regex = "(?i)^ПРИВЕТ";
 if (!compilePcre(rom.Regex).test("привет")) throw new Error("compilePcre");
 if (!(await rom.Connect(url))) throw new Error("RomWebSocket: no connection: " + rom.LastError);
@@ -126,7 +133,8 @@ async function main(): Promise<void> {
     detail: JSON.stringify(deps.dependencies ?? {}),
   });
 
-  const romNames = "compilePcre, ROM_CLOSE_NORMAL, ROM_MESSAGE_EVENT, ROM_OPEN, ROM_SOURCE";
+  const romNames =
+    "compilePcre, PcreError, ROM_CLOSE_NORMAL, ROM_MESSAGE_EVENT, ROM_OPEN, ROM_SOURCE";
   writeFileSync(
     join(app, "esm.mjs"),
     roundTrip(
