@@ -13,7 +13,8 @@ import {
   InvalidStateError,
 } from "../core/errors.ts";
 import type { HttpResponse } from "../core/http11.ts";
-import { ReadyState, validateCloseArguments } from "../core/protocol.ts";
+import { validateCloseArguments } from "../core/close.ts";
+import { ReadyState } from "../core/protocol.ts";
 import { Connection, type ConnectionOwner } from "./connection.ts";
 import {
   type Listener,

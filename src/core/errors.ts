@@ -230,6 +230,16 @@ export interface CloseInfo extends CloseFrame {
   readonly error?: WebSocketError;
 }
 
+/**
+ * Whether a connection ended normally: both close frames exchanged, no error, and a code that
+ * means "done" (1000 normal, 1001 going away, 1005 no status given). Anything else (1006, a
+ * failure, 1011, ...) is an abnormal end, e.g. one worth reconnecting after.
+ */
+export function isNormalClosure(info: CloseInfo): boolean {
+  return info.wasClean && info.error === undefined &&
+    (info.code === 1000 || info.code === 1001 || info.code === 1005);
+}
+
 /** The connection is closed (or closing); `info` says how. */
 export class ConnectionClosedError extends WebSocketError {
   /** The stable error code (listed in the README). */

@@ -1,16 +1,13 @@
 /**
- * Encoding client frames (RFC 6455 §5.2) and close payloads (§5.5.1).
- *
- * Frames are parsed incrementally inside {@linkcode ClientProtocol}, where the parser's state
- * lives; this module holds the stateless parts.
+ * Encoding client frames (RFC 6455 §5.2): masked, header and payload in one buffer, small frames
+ * carved out of shared slabs. Server frames are read by `frame_reader.ts`; close payloads are
+ * encoded and parsed in `close.ts`.
  *
  * @module
  */
 
-import { CloseCode, isValidCloseCode, Opcode } from "./constants.ts";
-import { ProtocolError } from "./errors.ts";
+import { Opcode } from "./constants.ts";
 import { applyMask, type MaskKeyPool } from "./mask.ts";
-import { Utf8Validator } from "./utf8.ts";
 
 /** Size of a masked frame header for a payload of `length` bytes: 2 + 0/2/8 + 4. */
 export function maskedHeaderSize(length: number): number {
@@ -158,51 +155,4 @@ export function encodeTextFrame(text: string, flags: FrameFlags, keys: MaskKeyPo
   keys.writeKey(buffer, keyAt);
   applyMask(buffer, buffer, keyAt, room, room + written);
   return buffer.subarray(start, room + written);
-}
-
-/** Payload of a close frame: the code as 2 bytes big-endian, then the UTF-8 reason. */
-export function encodeClosePayload(code: number | undefined, reason = ""): Uint8Array {
-  if (code === undefined || code === CloseCode.NO_STATUS_RECEIVED) return new Uint8Array(0);
-  const text = encoder.encode(reason);
-  const payload = new Uint8Array(2 + text.length);
-  payload[0] = code >>> 8;
-  payload[1] = code & 0xff;
-  payload.set(text, 2);
-  return payload;
-}
-
-const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-
-/**
- * Parses a received close payload (RFC 6455 §5.5.1, §7.4).
- *
- * @throws {ProtocolError} `INVALID_CLOSE_PAYLOAD` (1 byte), `INVALID_CLOSE_CODE` (1002) or
- * `INVALID_CLOSE_REASON` (1007).
- */
-export function parseClosePayload(payload: Uint8Array): { code: number; reason: string } {
-  if (payload.length === 0) return { code: CloseCode.NO_STATUS_RECEIVED, reason: "" };
-  if (payload.length === 1) {
-    throw new ProtocolError(
-      "INVALID_CLOSE_PAYLOAD",
-      CloseCode.PROTOCOL_ERROR,
-      "close frame with a 1-byte payload",
-    );
-  }
-  const code = (payload[0] << 8) | payload[1];
-  if (!isValidCloseCode(code)) {
-    throw new ProtocolError(
-      "INVALID_CLOSE_CODE",
-      CloseCode.PROTOCOL_ERROR,
-      `close frame with invalid code ${code}`,
-    );
-  }
-  const validator = new Utf8Validator();
-  if (!validator.push(payload, 2) || !validator.complete) {
-    throw new ProtocolError(
-      "INVALID_CLOSE_REASON",
-      CloseCode.INVALID_PAYLOAD_DATA,
-      "close frame reason is not valid UTF-8",
-    );
-  }
-  return { code, reason: utf8Decoder.decode(payload.subarray(2)) };
 }

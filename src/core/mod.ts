@@ -15,14 +15,8 @@ export {
   type ExtensionParams,
   parseExtensions,
 } from "./extensions.ts";
-export {
-  encodeClosePayload,
-  encodeFrame,
-  encodeTextFrame,
-  type FrameFlags,
-  maskedHeaderSize,
-  parseClosePayload,
-} from "./frame.ts";
+export { encodeClosePayload, parseClosePayload, validateCloseArguments } from "./close.ts";
+export { encodeFrame, encodeTextFrame, type FrameFlags, maskedHeaderSize } from "./frame.ts";
 export {
   acceptFor,
   buildRequest,
@@ -42,7 +36,6 @@ export {
   type ProtocolEvent,
   ReadyState,
   type SendOptions,
-  validateCloseArguments,
 } from "./protocol.ts";
 export { InflateError, Inflater } from "./inflate.ts";
 export {

@@ -59,6 +59,18 @@ export interface DeflaterSettings {
 /** Creates a {@linkcode Deflater}. */
 export type DeflaterFactory = (settings: DeflaterSettings) => Deflater;
 
+/**
+ * The compression policy of a connection, as the extension decides it: which outgoing messages
+ * to compress, and with what settings. The driver asks it, compresses through its
+ * {@linkcode Deflater} and sends the result with `compressed: true`.
+ */
+export interface OutgoingCompression {
+  /** Whether a message of `size` bytes (UTF-16 units for strings) should be compressed. */
+  shouldCompress(size: number): boolean;
+  /** Settings for the driver's Deflater. */
+  readonly deflaterSettings: DeflaterSettings;
+}
+
 const TAIL = new Uint8Array([0x00, 0x00, 0xff, 0xff]);
 
 function windowBits(value: number | undefined, name: string, min: number): number | undefined {
@@ -229,7 +241,7 @@ export interface DeflateParameters {
 }
 
 /** permessage-deflate in effect on a connection. */
-export class PerMessageDeflate implements Extension {
+export class PerMessageDeflate implements Extension, OutgoingCompression {
   readonly name = "permessage-deflate";
   readonly rsvBits = 0x40;
   readonly header: string;
@@ -252,6 +264,14 @@ export class PerMessageDeflate implements Extension {
    */
   get canCompress(): boolean {
     return this.parameters.clientMaxWindowBits >= 9;
+  }
+
+  /**
+   * Whether a message of `size` bytes (UTF-16 units for strings) should be compressed: from the
+   * `threshold` option up (default 1024).
+   */
+  shouldCompress(size: number): boolean {
+    return size >= this.parameters.threshold;
   }
 
   /** Settings for the driver's {@linkcode Deflater}. */

@@ -3,9 +3,15 @@
  *
  * Bytes in (`receiveData`, `receiveEof`), commands in (`sendText`, `sendBinary`, `sendPing`,
  * `sendClose`, `fail`, ...), events and bytes out (`takeEvents`, `takeWrites`). No sockets,
- * timers or promises: the driver (see `src/client/client.ts`) owns those. Peer errors never throw out of
- * `receiveData`; they become a close frame with the right code and a recorded `failure`. Misuse
- * (sending while not open, a bad close code) throws.
+ * timers or promises: the driver (in `src/client/`) owns those; `ARCHITECTURE.md` describes how it
+ * calls this class. Peer errors never throw out of `receiveData`; they become a close frame with
+ * the right code and a recorded `failure`. Misuse (sending while not open, a bad close code)
+ * throws. When it is over, {@linkcode ClientProtocol.closeInfo} says how the connection ended.
+ *
+ * The work on received frames is split by job: `frame_reader.ts` parses headers and checks the
+ * framing rules, `message.ts` joins the data frames, checks the limits and decodes text; this
+ * module keeps the state machine (phases, handshake, control frames, closing handshake,
+ * commands, held effects).
  *
  * Call order for a driver:
  * 1. `sendRequest()`, then write out `takeWrites()`;
@@ -23,22 +29,24 @@
  */
 
 import {
-  CloseCode,
-  DEFAULTS,
-  MAX_CLOSE_REASON_BYTES,
-  MAX_CONTROL_PAYLOAD,
-  Opcode,
-} from "./constants.ts";
+  encodeClosePayload,
+  parseClosePayload,
+  truncateReason,
+  validateCloseArguments,
+} from "./close.ts";
+import { CloseCode, DEFAULTS, MAX_CONTROL_PAYLOAD, Opcode } from "./constants.ts";
 import {
   ArgumentError,
   type CloseFrame,
+  type CloseInfo,
   HandshakeError,
   InvalidStateError,
-  ProtocolError,
+  type ProtocolError,
   type WebSocketError,
 } from "./errors.ts";
 import type { ClientExtensionFactory, Extension } from "./extensions.ts";
-import { encodeClosePayload, encodeFrame, encodeTextFrame, parseClosePayload } from "./frame.ts";
+import { encodeFrame, encodeTextFrame } from "./frame.ts";
+import { type ControlFrameHandler, FrameReader } from "./frame_reader.ts";
 import {
   buildRequest,
   checkResponse,
@@ -48,7 +56,8 @@ import {
 } from "./handshake.ts";
 import { type HttpLimits, type HttpResponse, HttpResponseParser } from "./http11.ts";
 import { MaskKeyPool, type RandomSource, sharedMaskKeyPool, webCryptoRandom } from "./mask.ts";
-import { decodeUtf8, Utf8StreamDecoder } from "./utf8.ts";
+import { MessageAssembler, type MessageSink } from "./message.ts";
+import { type OutgoingCompression, PerMessageDeflate } from "./permessage_deflate.ts";
 
 /** WHATWG `readyState` values. */
 export const ReadyState = {
@@ -119,9 +128,6 @@ const enum Phase {
   DISCARD,
 }
 
-/** Below this size a fragmented message's buffer is allocated at its final size up front. */
-const PREALLOCATE_LIMIT = 1024 * 1024;
-
 /** The sans-I/O client protocol. See the module documentation for the call order. */
 export class ClientProtocol {
   /** Current state, WHATWG-compatible. */
@@ -159,33 +165,25 @@ export class ClientProtocol {
   #errorBody: { response: HttpResponse; body: Uint8Array; length: number } | undefined;
   #requestSent = false;
 
-  // Frame parser state.
-  /** A frame header split across reads is gathered here (allocated the first time). */
-  #header: Uint8Array = EMPTY;
-  #headerLength = 0;
-  #inFrame = false;
-  #frameFin = false;
-  #frameOpcode = 0;
-  #frameRemaining = 0;
-  /** Payload of the control frame being read (allocated with the first control frame). */
-  #control: Uint8Array = EMPTY;
-  #controlLength = 0;
+  /** Reads frames once the handshake succeeded: data frames to `#messages`, the rest here. */
+  #reader: FrameReader | undefined;
+  /** Joins data frames into messages once the handshake succeeded. */
+  #messages: MessageAssembler | undefined;
+  /**
+   * Control frames, complete messages and refusals, from the reader and the assembler: arrow
+   * functions, to reach the private state without a public handler on the class.
+   */
+  readonly #handlers: ControlFrameHandler & MessageSink = {
+    controlFrame: (opcode, payload) => this.#controlFrame(opcode, payload),
+    message: (data) => {
+      this.#events.push({ type: "message", data });
+      this.#messagesPending = true;
+    },
+    error: (error) => this.#failPeer(error),
+  };
 
-  // Message assembly state; #messageOpcode is 0 between messages.
-  #messageOpcode = 0;
-  #messageCompressed = false;
-  #messageFragments = 0;
-  #messageSize = 0;
-  #messageBuffer: Uint8Array = EMPTY;
-  /** A whole message that arrived in one piece, handed out without a copy. */
-  #messageView: Uint8Array | undefined;
-  /** The text message is decoded piece by piece (it did not arrive whole in one read). */
-  #streamText = false;
-  /** What the streaming decoder produced so far for the current text message. */
-  #text = "";
-  /** Validates and decodes each piece of such a message as it arrives (made on use). */
-  #streamDecoder: Utf8StreamDecoder | undefined;
-  #extension: Extension | undefined;
+  /** The negotiated permessage-deflate, when it can compress. */
+  #compression: PerMessageDeflate | undefined;
 
   // Outgoing fragmented message in progress (0 when none).
   #sendingOpcode = 0;
@@ -220,6 +218,32 @@ export class ClientProtocol {
   /** The `Sec-WebSocket-Key` sent in the request. */
   get key(): string {
     return this.#key;
+  }
+
+  /**
+   * How outgoing messages are compressed: the negotiated permessage-deflate when it can compress
+   * (its client window is at least 9 bits), else undefined. The driver deflates the messages
+   * `shouldCompress` picks and sends them with `compressed: true`.
+   */
+  get compression(): OutgoingCompression | undefined {
+    return this.#compression;
+  }
+
+  /**
+   * How the connection ended (or stands): the close frame received (1006 when none came), whether
+   * both close frames were exchanged, and the error that failed it (`error`, else `failure`).
+   */
+  closeInfo(error?: WebSocketError): CloseInfo {
+    const received = this.closeReceived;
+    const sent = this.closeSent;
+    return {
+      code: received?.code ?? CloseCode.ABNORMAL_CLOSURE,
+      reason: received?.reason ?? "",
+      wasClean: received !== undefined && sent !== undefined,
+      received,
+      sent,
+      error: error ?? this.failure,
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -344,7 +368,17 @@ export class ClientProtocol {
       this.#options = undefined;
       this.protocol = result.protocol;
       this.extensions = result.extensions;
-      this.#extension = result.extensions.find((e) => e.rsvBits !== 0);
+      const extension = result.extensions.find((e) => e.rsvBits !== 0);
+      this.#messages = new MessageAssembler(this.#handlers, {
+        maxMessageSize: this.#maxMessageSize,
+        maxFragments: this.#maxFragments,
+        extension,
+      });
+      this.#reader = new FrameReader(this.#messages, this.#handlers, {
+        rsvBits: extension?.rsvBits ?? 0,
+      });
+      const deflate = result.extensions.find((e) => e instanceof PerMessageDeflate);
+      if (deflate?.canCompress) this.#compression = deflate;
     } catch (error) {
       this.#failHandshake(error as HandshakeError);
       return undefined;
@@ -398,14 +432,14 @@ export class ClientProtocol {
       case Phase.HEAD: {
         if (!this.#http) throw new InvalidStateError("NOT_CONNECTING", "sendRequest() not called");
         const rest = this.#receiveHead(chunk);
-        if (rest !== undefined && rest.length > 0) this.#receiveFrames(rest);
+        if (rest !== undefined && rest.length > 0) this.#reader!.read(rest);
         return;
       }
       case Phase.ERROR_BODY:
         this.#receiveErrorBody(chunk);
         return;
       case Phase.FRAMES:
-        this.#receiveFrames(chunk);
+        this.#reader!.read(chunk);
         return;
       case Phase.DISCARD:
         return;
@@ -431,329 +465,7 @@ export class ClientProtocol {
     this.state = ReadyState.CLOSED;
   }
 
-  #receiveFrames(chunk: Uint8Array): void {
-    const n = chunk.length;
-    let pos = 0;
-    while (pos < n) {
-      if (!this.#inFrame) {
-        let used: number;
-        if (this.#headerLength === 0 && (used = this.#parseHeader(chunk, pos, n - pos)) !== 0) {
-          if (used < 0) return;
-          pos += used;
-        } else {
-          // The header spans reads: gather it in #header (at most 14 bytes).
-          if (this.#header.length === 0) this.#header = new Uint8Array(14);
-          const before = this.#headerLength;
-          const copy = Math.min(14 - before, n - pos);
-          this.#header.set(chunk.subarray(pos, pos + copy), before);
-          this.#headerLength = before + copy;
-          used = this.#parseHeader(this.#header, 0, this.#headerLength);
-          if (used < 0) return;
-          if (used === 0) {
-            pos += copy;
-            continue;
-          }
-          pos += used - before;
-          this.#headerLength = 0;
-        }
-        if (this.#frameRemaining === 0) {
-          if (!this.#endFrame()) return;
-        }
-        continue;
-      }
-      // Payload bytes of the current frame.
-      const take = Math.min(this.#frameRemaining, n - pos);
-      const start = pos;
-      pos += take;
-      this.#frameRemaining -= take;
-      if (this.#frameOpcode >= Opcode.CLOSE) {
-        if (this.#control.length === 0) this.#control = new Uint8Array(MAX_CONTROL_PAYLOAD);
-        this.#control.set(chunk.subarray(start, pos), this.#controlLength);
-        this.#controlLength += take;
-      } else if (!this.#dataPiece(chunk, start, pos)) {
-        return;
-      }
-      if (this.#frameRemaining === 0 && !this.#endFrame()) return;
-    }
-  }
-
-  /**
-   * Parses a frame header at `buf[at..at+available)`. Returns the header length, 0 if more bytes
-   * are needed, or -1 if the frame was refused (the connection is then failed).
-   */
-  #parseHeader(buf: Uint8Array, at: number, available: number): number {
-    if (available < 2) return 0;
-    const b0 = buf[at];
-    const b1 = buf[at + 1];
-    const len7 = b1 & 0x7f;
-    const size = len7 < 126 ? 2 : len7 === 126 ? 4 : 10;
-    // RFC 6455 §5.1: "A client MUST close a connection if it detects a masked frame."
-    if (b1 & 0x80) {
-      return this.#failFrame("MASKED_FRAME", CloseCode.PROTOCOL_ERROR, "server frame is masked");
-    }
-    if (available < size) return 0;
-
-    const fin = (b0 & 0x80) !== 0;
-    const rsv = b0 & 0x70;
-    const opcode = b0 & 0x0f;
-    let length = len7;
-    if (len7 === 126) {
-      length = (buf[at + 2] << 8) | buf[at + 3];
-    } else if (len7 === 127) {
-      const high =
-        ((buf[at + 2] << 24) | (buf[at + 3] << 16) | (buf[at + 4] << 8) | buf[at + 5]) >>> 0;
-      const low = ((buf[at + 6] << 24) | (buf[at + 7] << 16) | (buf[at + 8] << 8) | buf[at + 9]) >>>
-        0;
-      // RFC 6455 §5.2: "the most significant bit MUST be 0".
-      if (high >= 0x80000000) {
-        return this.#failFrame(
-          "INVALID_LENGTH",
-          CloseCode.PROTOCOL_ERROR,
-          "64-bit payload length has its most significant bit set",
-        );
-      }
-      length = high * 0x100000000 + low;
-    }
-
-    if (opcode >= Opcode.CLOSE) {
-      // RFC 6455 §5.5: control frames.
-      if (opcode > Opcode.PONG) {
-        return this.#failFrame(
-          "INVALID_OPCODE",
-          CloseCode.PROTOCOL_ERROR,
-          `reserved opcode ${opcode}`,
-        );
-      }
-      if (rsv !== 0) {
-        return this.#failFrame(
-          "RESERVED_BITS",
-          CloseCode.PROTOCOL_ERROR,
-          "reserved bits set on a control frame",
-        );
-      }
-      if (!fin) {
-        return this.#failFrame(
-          "FRAGMENTED_CONTROL_FRAME",
-          CloseCode.PROTOCOL_ERROR,
-          "control frames must not be fragmented",
-        );
-      }
-      if (length > MAX_CONTROL_PAYLOAD) {
-        return this.#failFrame(
-          "CONTROL_FRAME_TOO_BIG",
-          CloseCode.PROTOCOL_ERROR,
-          `control frame payload of ${length} bytes exceeds 125`,
-        );
-      }
-      this.#controlLength = 0;
-    } else {
-      if (opcode > Opcode.BINARY) {
-        return this.#failFrame(
-          "INVALID_OPCODE",
-          CloseCode.PROTOCOL_ERROR,
-          `reserved opcode ${opcode}`,
-        );
-      }
-      if (opcode === Opcode.CONTINUATION) {
-        if (this.#messageOpcode === 0) {
-          return this.#failFrame(
-            "UNEXPECTED_CONTINUATION",
-            CloseCode.PROTOCOL_ERROR,
-            "continuation frame without a message to continue",
-          );
-        }
-        // RFC 7692 §6.1: RSV1 only on the first frame of a message.
-        if (rsv !== 0) {
-          return this.#failFrame(
-            "RESERVED_BITS",
-            CloseCode.PROTOCOL_ERROR,
-            "reserved bits set on a continuation frame",
-          );
-        }
-      } else {
-        if (this.#messageOpcode !== 0) {
-          return this.#failFrame(
-            "EXPECTED_CONTINUATION",
-            CloseCode.PROTOCOL_ERROR,
-            "new data frame while a fragmented message is unfinished",
-          );
-        }
-        // RFC 6455 §5.2: RSV bits only with an extension that defines them.
-        const allowed = this.#extension?.rsvBits ?? 0;
-        if ((rsv & ~allowed) !== 0) {
-          return this.#failFrame(
-            "RESERVED_BITS",
-            CloseCode.PROTOCOL_ERROR,
-            `reserved bits 0x${rsv.toString(16)} set without an extension that uses them`,
-          );
-        }
-        this.#messageOpcode = opcode;
-        this.#messageCompressed = rsv !== 0;
-        this.#messageFragments = 0;
-        this.#messageSize = 0;
-        this.#messageView = undefined;
-        this.#messageBuffer = EMPTY;
-        this.#streamText = false;
-      }
-      // Limits are checked here, before any payload byte is buffered.
-      if (++this.#messageFragments > this.#maxFragments) {
-        return this.#failFrame(
-          "TOO_MANY_FRAGMENTS",
-          CloseCode.POLICY_VIOLATION,
-          `message has more than ${this.#maxFragments} fragments`,
-        );
-      }
-      if (this.#messageSize + length > this.#maxMessageSize) {
-        return this.#failFrame(
-          "MESSAGE_TOO_BIG",
-          CloseCode.MESSAGE_TOO_BIG,
-          `message larger than maxMessageSize (${this.#maxMessageSize} bytes)`,
-        );
-      }
-      this.#reserve(length, fin);
-    }
-    this.#inFrame = true;
-    this.#frameFin = fin;
-    this.#frameOpcode = opcode;
-    this.#frameRemaining = length;
-    return size;
-  }
-
-  /**
-   * Makes room in the message buffer for a frame of `length` bytes, before its payload arrives.
-   *
-   * A single-frame message is left alone: it may arrive whole in one chunk and be used in place,
-   * which `#dataPiece` decides. Fragmented messages grow geometrically (no quadratic copying for
-   * 65,536 small fragments). Frames above 1 MiB are not reserved from their header alone: the
-   * buffer grows when their bytes really arrive.
-   */
-  #reserve(length: number, fin: boolean): void {
-    if (length === 0 || length > PREALLOCATE_LIMIT) return;
-    // Uncompressed text is decoded as it arrives: its bytes are never buffered.
-    if (this.#messageOpcode === Opcode.TEXT && !this.#messageCompressed) return;
-    const needed = this.#messageSize + length;
-    if (this.#messageBuffer.length >= needed) return;
-    if (this.#messageSize === 0 && fin) return;
-    this.#grow(fin ? needed : this.#nextCapacity(needed));
-  }
-
-  /** Geometric growth, capped by the message size limit. */
-  #nextCapacity(needed: number): number {
-    return Math.min(
-      Math.max(needed, this.#messageBuffer.length * 2, 4096),
-      Math.max(needed, this.#maxMessageSize),
-    );
-  }
-
-  #grow(size: number): void {
-    const bigger = new Uint8Array(size);
-    if (this.#messageSize > 0) {
-      bigger.set(
-        this.#messageView ?? this.#messageBuffer.subarray(0, this.#messageSize),
-      );
-    }
-    this.#messageView = undefined;
-    this.#messageBuffer = bigger;
-  }
-
-  /** Handles payload bytes `chunk[start..end)` of a data frame. Returns false on failure. */
-  #dataPiece(chunk: Uint8Array, start: number, end: number): boolean {
-    const size = end - start;
-    if (size === 0) return true;
-    if (
-      this.#messageSize === 0 && this.#frameFin && this.#frameRemaining === 0 &&
-      this.#messageBuffer.length === 0
-    ) {
-      // The whole message is in this chunk: no copy (text is validated when it ends, now).
-      this.#messageView = chunk.subarray(start, end);
-      this.#messageSize = size;
-      return true;
-    }
-    if (this.#messageOpcode === Opcode.TEXT && !this.#messageCompressed) {
-      // RFC 6455 §8.1 and Autobahn 6.4.x: text that spans reads is validated as it arrives, so
-      // the connection fails on the read that holds an invalid byte. The streaming decoder
-      // validates and decodes in one pass; the bytes themselves are not kept.
-      this.#streamText = true;
-      const piece = (this.#streamDecoder ??= new Utf8StreamDecoder()).push(chunk, start, end);
-      if (piece !== undefined) {
-        this.#text += piece;
-      } else {
-        this.#failFrame(
-          "INVALID_UTF8",
-          CloseCode.INVALID_PAYLOAD_DATA,
-          "text message is not valid UTF-8",
-        );
-        return false;
-      }
-      this.#messageSize += size;
-      return true;
-    }
-    const needed = this.#messageSize + size;
-    if (this.#messageBuffer.length < needed) {
-      // The last frame's end is the message's end: allocate the final size once.
-      const frameEnd = needed + this.#frameRemaining;
-      this.#grow(this.#frameFin ? frameEnd : this.#nextCapacity(frameEnd));
-    }
-    this.#messageBuffer.set(chunk.subarray(start, end), this.#messageSize);
-    this.#messageSize = needed;
-    return true;
-  }
-
-  /** A frame is complete (payload all read). Returns false if processing must stop. */
-  #endFrame(): boolean {
-    this.#inFrame = false;
-    const opcode = this.#frameOpcode;
-    if (opcode >= Opcode.CLOSE) return this.#controlFrame(opcode);
-    if (!this.#frameFin) return true;
-    return this.#endMessage();
-  }
-
-  #endMessage(): boolean {
-    const opcode = this.#messageOpcode;
-    let data = this.#messageView ??
-      (this.#messageSize === this.#messageBuffer.length
-        ? this.#messageBuffer
-        : this.#messageBuffer.subarray(0, this.#messageSize));
-    this.#messageOpcode = 0;
-    this.#messageView = undefined;
-    this.#messageBuffer = EMPTY;
-    if (this.#messageCompressed) {
-      try {
-        data = this.#extension!.decodeMessage(data, this.#maxMessageSize);
-      } catch (error) {
-        if (!(error instanceof ProtocolError)) throw error;
-        this.#failPeer(error);
-        return false;
-      }
-    }
-    if (opcode === Opcode.TEXT) {
-      let text: string | undefined;
-      if (this.#streamText) {
-        this.#streamText = false;
-        const rest = this.#streamDecoder!.end(); // undefined for a truncated code point
-        if (rest !== undefined) text = this.#text + rest;
-        this.#text = "";
-      } else {
-        text = decodeUtf8(data);
-      }
-      if (text === undefined) {
-        this.#failFrame(
-          "INVALID_UTF8",
-          CloseCode.INVALID_PAYLOAD_DATA,
-          "text message is not valid UTF-8",
-        );
-        return false;
-      }
-      this.#events.push({ type: "message", data: text });
-    } else {
-      this.#events.push({ type: "message", data });
-    }
-    this.#messagesPending = true;
-    return true;
-  }
-
-  #controlFrame(opcode: number): boolean {
-    const payload = this.#control.slice(0, this.#controlLength);
+  #controlFrame(opcode: number, payload: Uint8Array): boolean {
     if (opcode === Opcode.PING) {
       // RFC 6455 §5.5.2: answer with a pong carrying the same data, unless closing.
       if (this.closeSent === undefined) {
@@ -792,11 +504,6 @@ export class ClientProtocol {
     return false;
   }
 
-  #failFrame(code: ProtocolError["code"], closeCode: number, message: string): -1 {
-    this.#failPeer(new ProtocolError(code, closeCode, message));
-    return -1;
-  }
-
   /** Fails the connection for the peer's bad input, after earlier messages are handled. */
   #failPeer(error: ProtocolError): void {
     this.#afterMessages(() => this.#fail(error));
@@ -820,8 +527,7 @@ export class ClientProtocol {
       this.state = ReadyState.CLOSING;
     }
     this.#phase = Phase.DISCARD;
-    this.#messageBuffer = EMPTY;
-    this.#messageView = undefined;
+    this.#messages?.reset();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -970,43 +676,6 @@ export class ClientProtocol {
       );
     }
   }
-}
-
-/**
- * Checks a close code and reason given by the user (RFC 6455 §7.4: 1000 or 3000–4999 may be sent
- * by an application; the reason fits in 123 UTF-8 bytes).
- *
- * @throws {ArgumentError} `INVALID_CLOSE_CODE` or `INVALID_CLOSE_REASON`.
- */
-export function validateCloseArguments(code: number | undefined, reason: string): void {
-  if (code !== undefined) {
-    if (!Number.isInteger(code) || !(code === 1000 || (code >= 3000 && code <= 4999))) {
-      throw new ArgumentError(
-        "INVALID_CLOSE_CODE",
-        `close code must be 1000 or in 3000–4999, got ${code}`,
-      );
-    }
-  } else if (reason !== "") {
-    throw new ArgumentError("INVALID_CLOSE_REASON", "a close reason needs a close code");
-  }
-  if (typeof reason !== "string") {
-    throw new ArgumentError("INVALID_CLOSE_REASON", "close reason must be a string");
-  }
-  if (new TextEncoder().encode(reason).length > MAX_CLOSE_REASON_BYTES) {
-    throw new ArgumentError(
-      "INVALID_CLOSE_REASON",
-      `close reason longer than ${MAX_CLOSE_REASON_BYTES} UTF-8 bytes`,
-    );
-  }
-}
-
-/** Cuts an error message to fit a close frame's reason (123 bytes), on a character boundary. */
-function truncateReason(message: string): string {
-  const encoder = new TextEncoder();
-  if (encoder.encode(message).length <= MAX_CLOSE_REASON_BYTES) return message;
-  let text = message.slice(0, MAX_CLOSE_REASON_BYTES);
-  while (encoder.encode(text).length > MAX_CLOSE_REASON_BYTES) text = text.slice(0, -1);
-  return text;
 }
 
 function positiveInteger(value: number, name: string): number {

@@ -17,12 +17,7 @@ import {
   type ProtocolErrorCode,
   TimeoutError,
 } from "../../src/core/errors.ts";
-import {
-  ClientProtocol,
-  type ProtocolEvent,
-  ReadyState,
-  validateCloseArguments,
-} from "../../src/core/protocol.ts";
+import { ClientProtocol, type ProtocolEvent, ReadyState } from "../../src/core/protocol.ts";
 import {
   assertBytes,
   type ClientFrame,
@@ -1457,18 +1452,6 @@ describe("ClientProtocol", () => {
       );
       assert.equal(client.state, ReadyState.OPEN, "a refused close changes nothing");
       assert.deepEqual(client.takeWrites(), []);
-    });
-
-    it("validateCloseArguments accepts 1000 and 3000-4999 with reasons up to 123 bytes", () => {
-      validateCloseArguments(undefined, "");
-      validateCloseArguments(1000, "");
-      validateCloseArguments(3000, "x".repeat(123));
-      validateCloseArguments(4999, "€".repeat(41));
-      expectThrows(
-        () => validateCloseArguments(1000, 5 as unknown as string),
-        ArgumentError,
-        "INVALID_CLOSE_REASON",
-      );
     });
   });
 

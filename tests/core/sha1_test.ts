@@ -1,15 +1,14 @@
 /**
- * Tests of `src/core/sha1.ts`: the synchronous SHA-1 (FIPS 180-4) and base64 (RFC 4648) used for
- * `Sec-WebSocket-Accept`.
+ * Tests of `src/core/sha1.ts`: the synchronous SHA-1 (FIPS 180-4) used for `Sec-WebSocket-Accept`
+ * (base64 is tested with the other byte helpers in `bytes_test.ts`).
  */
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { acceptFor } from "../../src/core/handshake.ts";
-import { base64 } from "../../src/core/bytes.ts";
 import { sha1 } from "../../src/core/sha1.ts";
-import { hex, latin1, patternBytes, toHex, utf8 } from "../_util/fixtures.ts";
+import { latin1, patternBytes, toHex, utf8 } from "../_util/fixtures.ts";
 
 /** The digest as a hex string without spaces, as FIPS examples print it. */
 function sha1Hex(bytes: Uint8Array): string {
@@ -75,39 +74,6 @@ describe("sha1", () => {
     const copy = data.slice();
     sha1(data);
     assert.deepEqual(data, copy);
-  });
-});
-
-describe("base64", () => {
-  it("encodes RFC 4648 §10 test vectors", () => {
-    const vectors: Array<[string, string]> = [
-      ["", ""],
-      ["f", "Zg=="],
-      ["fo", "Zm8="],
-      ["foo", "Zm9v"],
-      ["foob", "Zm9vYg=="],
-      ["fooba", "Zm9vYmE="],
-      ["foobar", "Zm9vYmFy"],
-    ];
-    for (const [input, output] of vectors) assert.equal(base64(latin1(input)), output);
-  });
-
-  it("uses the standard alphabet with + and / (not base64url)", () => {
-    assert.equal(base64(hex("fb ff bf")), "+/+/");
-  });
-
-  it("agrees with btoa over a binary string for random bytes", () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
-        assert.equal(base64(bytes), btoa(String.fromCharCode(...bytes)));
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it("encodes every byte value 0..255", () => {
-    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
-    assert.equal(base64(all), btoa(String.fromCharCode(...all)));
   });
 });
 

@@ -1,0 +1,257 @@
+/**
+ * Message assembly (RFC 6455 §5.4, §6.2): joining the data frames of one message, checking the
+ * size and fragment limits, validating text and undoing the negotiated extension.
+ *
+ * {@linkcode MessageAssembler} is told of each data frame's header and payload pieces, as a
+ * `FrameReader` reports them, and hands each complete message to its callback:
+ *
+ * - limits are checked at the header, before any payload byte is buffered: `maxFragments`, and
+ *   `maxMessageSize` against the bytes so far plus the announced length;
+ * - a message that arrives whole in one chunk is handed out as a view of that chunk, without a
+ *   copy; a fragmented one is buffered with geometric growth;
+ * - uncompressed text that spans reads is validated and decoded as it arrives
+ *   ({@linkcode Utf8StreamDecoder}), so invalid UTF-8 fails on the read that holds it
+ *   (Autobahn 6.4.x strict); its bytes are never buffered;
+ * - a message whose first frame had the extension's RSV bit is decoded through
+ *   {@linkcode Extension.decodeMessage}, which stops at `maxMessageSize`.
+ *
+ * @module
+ */
+
+import { CloseCode, Opcode } from "./constants.ts";
+import { ProtocolError } from "./errors.ts";
+import type { Extension } from "./extensions.ts";
+import type { DataFrameHandler } from "./frame_reader.ts";
+import { decodeUtf8, Utf8StreamDecoder } from "./utf8.ts";
+
+/** Receives what a {@linkcode MessageAssembler} produces. */
+export interface MessageSink {
+  /** A complete message: text as a string, binary as bytes (possibly a view of a chunk). */
+  message(data: string | Uint8Array): void;
+  /** The message broke a limit or a rule; the assembler refused its frame. */
+  error(error: ProtocolError): void;
+}
+
+/** Options of {@linkcode MessageAssembler}. */
+export interface MessageAssemblerOptions {
+  /** Largest message accepted, after decompression (a positive integer). */
+  maxMessageSize: number;
+  /** Most frames one message may have (a positive integer). */
+  maxFragments: number;
+  /** The negotiated extension that uses RSV bits, if any: it decodes the flagged messages. */
+  extension?: Extension;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Below this size a fragmented message's buffer is allocated at its final size up front. */
+const PREALLOCATE_LIMIT = 1024 * 1024;
+
+/**
+ * Assembles received data frames into messages: the {@linkcode DataFrameHandler} of a
+ * `FrameReader`. A refused frame goes to the sink's `error` and stops the reader.
+ */
+export class MessageAssembler implements DataFrameHandler {
+  readonly #sink: MessageSink;
+  readonly #maxMessageSize: number;
+  readonly #maxFragments: number;
+  readonly #extension: Extension | undefined;
+
+  /** Opcode of the message being assembled: TEXT or BINARY, 0 between messages. */
+  #opcode = 0;
+  #compressed = false;
+  #fragments = 0;
+  /** Payload bytes of the message so far (before decompression). */
+  #size = 0;
+  /** FIN of the frame being read. */
+  #fin = false;
+  #buffer: Uint8Array = EMPTY;
+  /** A whole message that arrived in one piece, handed out without a copy. */
+  #view: Uint8Array | undefined;
+  /** The text message is decoded piece by piece (it did not arrive whole in one read). */
+  #streamText = false;
+  /** What the streaming decoder produced so far for the current text message. */
+  #text = "";
+  /** Validates and decodes each piece of such a message as it arrives (made on use). */
+  #streamDecoder: Utf8StreamDecoder | undefined;
+
+  /** `sink` receives the messages and errors; `options` sets the limits and the extension. */
+  constructor(sink: MessageSink, options: MessageAssemblerOptions) {
+    this.#sink = sink;
+    this.#maxMessageSize = options.maxMessageSize;
+    this.#maxFragments = options.maxFragments;
+    this.#extension = options.extension;
+  }
+
+  /**
+   * A data frame's header, after the framing checks (`opcode` 0 for a continuation; `rsv` as in
+   * the frame's first byte). Returns false, after reporting the error, if a limit is crossed.
+   */
+  dataHeader(opcode: number, fin: boolean, rsv: number, length: number): boolean {
+    if (opcode !== Opcode.CONTINUATION) {
+      // A new message (the buffer, view and text state were reset when the last one ended).
+      this.#opcode = opcode;
+      this.#compressed = rsv !== 0;
+      this.#fragments = 0;
+      this.#size = 0;
+    }
+    // Limits are checked here, before any payload byte is buffered.
+    if (++this.#fragments > this.#maxFragments) {
+      return this.#refuse(
+        new ProtocolError(
+          "TOO_MANY_FRAGMENTS",
+          CloseCode.POLICY_VIOLATION,
+          `message has more than ${this.#maxFragments} fragments`,
+        ),
+      );
+    }
+    if (this.#size + length > this.#maxMessageSize) {
+      return this.#refuse(
+        new ProtocolError(
+          "MESSAGE_TOO_BIG",
+          CloseCode.MESSAGE_TOO_BIG,
+          `message larger than maxMessageSize (${this.#maxMessageSize} bytes)`,
+        ),
+      );
+    }
+    this.#fin = fin;
+    this.#reserve(length, fin);
+    return true;
+  }
+
+  /**
+   * Payload bytes `chunk[start..end)` of the current frame, `remaining` more to come. When the
+   * last frame of a message is complete, the message goes to the sink. Returns false, after
+   * reporting the error, when the message fails (invalid UTF-8, undecodable or too large once
+   * decompressed).
+   *
+   * The chunk must not be modified afterwards: the message may be a view of it.
+   */
+  dataPayload(chunk: Uint8Array, start: number, end: number, remaining: number): boolean {
+    if (end > start && !this.#piece(chunk, start, end, remaining)) return false;
+    if (remaining === 0 && this.#fin) return this.#end();
+    return true;
+  }
+
+  /** Forgets the message in progress and releases its buffer. */
+  reset(): void {
+    this.#opcode = 0;
+    this.#buffer = EMPTY;
+    this.#view = undefined;
+    this.#streamText = false;
+    this.#text = "";
+    this.#streamDecoder?.reset();
+  }
+
+  /**
+   * Makes room in the message buffer for a frame of `length` bytes, before its payload arrives.
+   *
+   * A single-frame message is left alone: it may arrive whole in one chunk and be used in place,
+   * which `#piece` decides. Fragmented messages grow geometrically (no quadratic copying for
+   * 65,536 small fragments). Frames above 1 MiB are not reserved from their header alone: the
+   * buffer grows when their bytes really arrive.
+   */
+  #reserve(length: number, fin: boolean): void {
+    // Checked first: most messages are one frame.
+    if (this.#size === 0 && fin) return;
+    if (length === 0 || length > PREALLOCATE_LIMIT) return;
+    // Uncompressed text is decoded as it arrives: its bytes are never buffered.
+    if (this.#opcode === Opcode.TEXT && !this.#compressed) return;
+    const needed = this.#size + length;
+    if (this.#buffer.length >= needed) return;
+    this.#grow(fin ? needed : this.#nextCapacity(needed));
+  }
+
+  /** Geometric growth, capped by the message size limit. */
+  #nextCapacity(needed: number): number {
+    return Math.min(
+      Math.max(needed, this.#buffer.length * 2, 4096),
+      Math.max(needed, this.#maxMessageSize),
+    );
+  }
+
+  #grow(size: number): void {
+    const bigger = new Uint8Array(size);
+    if (this.#size > 0) bigger.set(this.#view ?? this.#buffer.subarray(0, this.#size));
+    this.#view = undefined;
+    this.#buffer = bigger;
+  }
+
+  /** Handles payload bytes `chunk[start..end)`, not empty, of the current frame. */
+  #piece(chunk: Uint8Array, start: number, end: number, remaining: number): boolean {
+    const size = end - start;
+    if (this.#size === 0 && this.#fin && remaining === 0 && this.#buffer.length === 0) {
+      // The whole message is in this chunk: no copy (text is validated when it ends, now).
+      this.#view = chunk.subarray(start, end);
+      this.#size = size;
+      return true;
+    }
+    if (this.#opcode === Opcode.TEXT && !this.#compressed) {
+      // RFC 6455 §8.1 and Autobahn 6.4.x: text that spans reads is validated as it arrives, so
+      // the connection fails on the read that holds an invalid byte. The streaming decoder
+      // validates and decodes in one pass; the bytes themselves are not kept.
+      this.#streamText = true;
+      const piece = (this.#streamDecoder ??= new Utf8StreamDecoder()).push(chunk, start, end);
+      if (piece === undefined) return this.#refuse(invalidUtf8());
+      this.#text += piece;
+      this.#size += size;
+      return true;
+    }
+    const needed = this.#size + size;
+    if (this.#buffer.length < needed) {
+      // The last frame's end is the message's end: allocate the final size once.
+      const frameEnd = needed + remaining;
+      this.#grow(this.#fin ? frameEnd : this.#nextCapacity(frameEnd));
+    }
+    this.#buffer.set(chunk.subarray(start, end), this.#size);
+    this.#size = needed;
+    return true;
+  }
+
+  #end(): boolean {
+    const opcode = this.#opcode;
+    let data = this.#view ??
+      (this.#size === this.#buffer.length ? this.#buffer : this.#buffer.subarray(0, this.#size));
+    this.#opcode = 0;
+    this.#view = undefined;
+    this.#buffer = EMPTY;
+    if (this.#compressed) {
+      try {
+        data = this.#extension!.decodeMessage(data, this.#maxMessageSize);
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error;
+        return this.#refuse(error);
+      }
+    }
+    if (opcode === Opcode.TEXT) {
+      let text: string | undefined;
+      if (this.#streamText) {
+        this.#streamText = false;
+        const rest = this.#streamDecoder!.end(); // undefined for a truncated code point
+        if (rest !== undefined) text = this.#text + rest;
+        this.#text = "";
+      } else {
+        text = decodeUtf8(data);
+      }
+      if (text === undefined) return this.#refuse(invalidUtf8());
+      this.#sink.message(text);
+    } else {
+      this.#sink.message(data);
+    }
+    return true;
+  }
+
+  #refuse(error: ProtocolError): false {
+    this.#sink.error(error);
+    return false;
+  }
+}
+
+/** RFC 6455 §8.1: text that is not UTF-8 fails the connection with 1007. */
+function invalidUtf8(): ProtocolError {
+  return new ProtocolError(
+    "INVALID_UTF8",
+    CloseCode.INVALID_PAYLOAD_DATA,
+    "text message is not valid UTF-8",
+  );
+}
