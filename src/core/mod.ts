@@ -1,11 +1,22 @@
 /**
- * The sans-I/O core of rom-websocket: RFC 6455 framing, the opening handshake, message assembly,
- * UTF-8 validation and the close state machine, with no I/O, timers or runtime globals. Use it to
- * drive a WebSocket over any byte stream; {@linkcode ClientProtocol} is the entry point.
+ * The sans-I/O core of rom-websocket, for people who drive the protocol over their own I/O:
+ * RFC 6455 framing, the opening handshake, message assembly, UTF-8 validation and the close state
+ * machine, with no I/O, timers or runtime globals. {@linkcode ClientProtocol} is the entry point;
+ * the driver in `src/client/` is one user of it, and `ARCHITECTURE.md` describes the call order.
+ *
+ * ```ts
+ * import { ClientProtocol } from "@rom/websocket/core";
+ *
+ * const protocol = new ClientProtocol({ host: "example.com", path: "/" });
+ * protocol.sendRequest();
+ * // write protocol.takeWrites() to the socket; for each chunk read:
+ * //   protocol.receiveData(chunk); handle protocol.takeEvents(); write protocol.takeWrites()
+ * ```
  *
  * @module
  */
 
+export { encodeClosePayload, parseClosePayload, validateCloseArguments } from "./close.ts";
 export * from "./constants.ts";
 export * from "./errors.ts";
 export {
@@ -15,8 +26,13 @@ export {
   type ExtensionParams,
   parseExtensions,
 } from "./extensions.ts";
-export { encodeClosePayload, parseClosePayload, validateCloseArguments } from "./close.ts";
 export { encodeFrame, encodeTextFrame, type FrameFlags, maskedHeaderSize } from "./frame.ts";
+export {
+  type ControlFrameHandler,
+  type DataFrameHandler,
+  FrameReader,
+  type FrameReaderOptions,
+} from "./frame_reader.ts";
 export {
   acceptFor,
   buildRequest,
@@ -31,21 +47,21 @@ export {
 export { type HttpLimits, type HttpResponse, HttpResponseParser, isToken } from "./http11.ts";
 export { applyMask, MaskKeyPool, type RandomSource, webCryptoRandom } from "./mask.ts";
 export {
-  ClientProtocol,
-  type ClientProtocolOptions,
-  type ProtocolEvent,
-  ReadyState,
-  type SendOptions,
-} from "./protocol.ts";
-export { InflateError, Inflater } from "./inflate.ts";
-export {
   type DeflateOptions,
   type DeflateParameters,
   type Deflater,
   type DeflaterFactory,
   type DeflaterSettings,
   normalizeDeflateOptions,
+  type OutgoingCompression,
   PerMessageDeflate,
   PerMessageDeflateFactory,
 } from "./permessage_deflate.ts";
+export {
+  ClientProtocol,
+  type ClientProtocolOptions,
+  type ProtocolEvent,
+  ReadyState,
+  type SendOptions,
+} from "./protocol.ts";
 export { isValidUtf8, Utf8Validator } from "./utf8.ts";

@@ -13,6 +13,7 @@ import {
   describeClose,
   HandshakeError,
   InvalidStateError,
+  isNormalClosure,
   NetworkError,
   ProtocolError,
   TimeoutError,
@@ -130,5 +131,37 @@ describe("describeClose and ConnectionClosedError", () => {
     assert.equal(new ConnectionClosedError(info, "custom").message, "custom");
     const clean = new ConnectionClosedError({ code: 1000, reason: "", wasClean: true });
     assert.equal(Object.hasOwn(clean, "cause"), false);
+  });
+});
+
+describe("isNormalClosure", () => {
+  const frame = (code: number) => ({ code, reason: "" });
+  const clean = (code: number): CloseInfo => ({
+    code,
+    reason: "",
+    wasClean: true,
+    received: frame(code),
+    sent: frame(code),
+  });
+
+  it("is true for a clean close with 1000, 1001 or 1005 and no error", () => {
+    for (const code of [1000, 1001, 1005]) {
+      assert.equal(isNormalClosure(clean(code)), true, `${code}`);
+    }
+  });
+
+  it("is false for any other code, even when clean", () => {
+    for (const code of [1002, 1003, 1006, 1007, 1008, 1009, 1011, 1012, 1013, 3000, 4000]) {
+      assert.equal(isNormalClosure(clean(code)), false, `${code}`);
+    }
+  });
+
+  it("is false when the close was not clean, or an error is recorded", () => {
+    assert.equal(isNormalClosure({ ...clean(1000), wasClean: false }), false);
+    assert.equal(
+      isNormalClosure({ ...clean(1000), error: new TimeoutError("CLOSE_TIMEOUT", "late") }),
+      false,
+    );
+    assert.equal(isNormalClosure({ code: 1006, reason: "", wasClean: false }), false);
   });
 });

@@ -242,6 +242,18 @@ describe("PerMessageDeflateFactory.accept (RFC 7692 §7.1)", () => {
     assert.equal(negotiate().canCompress, true);
   });
 
+  it("compresses messages from the threshold up (OutgoingCompression.shouldCompress)", () => {
+    const byDefault = negotiate();
+    assert.equal(byDefault.shouldCompress(1023), false);
+    assert.equal(byDefault.shouldCompress(1024), true);
+    assert.equal(byDefault.shouldCompress(1 << 20), true);
+    const always = negotiate("", { threshold: 0 });
+    assert.equal(always.shouldCompress(0), true);
+    const fromTen = negotiate("", { threshold: 10 });
+    assert.equal(fromTen.shouldCompress(9), false);
+    assert.equal(fromTen.shouldCompress(10), true);
+  });
+
   describe("refusals (UNEXPECTED_EXTENSION)", () => {
     const cases: Array<[string, DeflateOptions, string, RegExp]> = [
       ["an unknown parameter", {}, "x_custom", /unknown parameter x_custom/],
@@ -360,6 +372,31 @@ describe("permessage-deflate inside ClientProtocol", () => {
       "permessage-deflate; server_no_context_takeover",
     );
     assert.ok(client.extensions[0] instanceof PerMessageDeflate);
+  });
+
+  it("answers compression with the negotiated extension when it can compress", () => {
+    const client = deflateClient("permessage-deflate; client_max_window_bits=10");
+    const compression = client.compression;
+    assert.ok(compression !== undefined);
+    assert.equal(compression, client.extensions[0]);
+    assert.deepEqual(compression.deflaterSettings, {
+      windowBits: 10,
+      noContextTakeover: false,
+      level: 6,
+      memLevel: 8,
+    });
+    assert.equal(compression.shouldCompress(1024), true);
+    assert.equal(compression.shouldCompress(1023), false);
+  });
+
+  it("answers compression with undefined for an 8-bit client window, or without the extension", () => {
+    const narrow = deflateClient("permessage-deflate; client_max_window_bits=8");
+    assert.ok(narrow.extensions[0] instanceof PerMessageDeflate, "negotiated all the same");
+    assert.equal(narrow.compression, undefined);
+    const offeredOnly = openClient({ extensions: [new PerMessageDeflateFactory()] }).client;
+    assert.deepEqual(offeredOnly.extensions, []);
+    assert.equal(offeredOnly.compression, undefined);
+    assert.equal(newClient().compression, undefined, "before the handshake");
   });
 
   it("decodes the RFC 7692 §7.2.3.1 frames: c1 07 ..., and the fragmented 41 03 ... 80 04 ...", () => {

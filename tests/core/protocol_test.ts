@@ -13,13 +13,13 @@ import {
   HandshakeError,
   type HandshakeErrorCode,
   InvalidStateError,
+  isNormalClosure,
   ProtocolError,
   type ProtocolErrorCode,
   TimeoutError,
 } from "../../src/core/errors.ts";
 import { ClientProtocol, type ProtocolEvent, ReadyState } from "../../src/core/protocol.ts";
 import {
-  assertBytes,
   type ClientFrame,
   closePayload,
   concat,
@@ -597,39 +597,6 @@ describe("ClientProtocol", () => {
       client.receiveData(serverFrame(TEXT, "x"));
       assert.equal(client.takeEvents().length, 1);
       assert.deepEqual(client.takeEvents(), []);
-    });
-
-    it("hands out a message that arrived whole in one chunk as a view into that chunk", () => {
-      const client = open();
-      const first = patternBytes(300, 5);
-      const second = patternBytes(70000, 6);
-      const chunk = concat(serverFrame(BINARY, first), serverFrame(BINARY, second));
-      const [a, b] = messages(feed(client, chunk)) as Uint8Array[];
-      assert.equal(a.buffer, chunk.buffer, "no copy of the first message");
-      assert.equal(a.byteOffset, 4);
-      assert.equal(b.buffer, chunk.buffer, "no copy of the second message");
-      assert.equal(b.byteOffset, 4 + 300 + 10);
-      assertBytes(a, first);
-      assertBytes(b, second);
-    });
-
-    it("copies a message whose frame spans chunks, and a fragmented one", () => {
-      const client = open();
-      const payload = patternBytes(500, 7);
-      const frame = serverFrame(BINARY, payload);
-      const chunks = splitAt(frame, [100]);
-      const [spanning] = messages(feed(client, ...chunks)) as Uint8Array[];
-      assert.notEqual(spanning.buffer, chunks[0].buffer);
-      assert.notEqual(spanning.buffer, chunks[1].buffer);
-      assertBytes(spanning, payload);
-      const chunk = concat(
-        serverFrame(BINARY, payload.subarray(0, 200), { fin: false }),
-        serverFrame(CONTINUATION, payload.subarray(200)),
-      );
-      const [fragmented] = messages(feed(client, chunk)) as Uint8Array[];
-      assertBytes(fragmented, payload);
-      chunk.fill(0);
-      assertBytes(fragmented, payload, "the fragmented message does not alias the chunk");
     });
   });
 
@@ -1281,6 +1248,104 @@ describe("ClientProtocol", () => {
       assert.equal(client.state, ReadyState.CLOSED);
       assert.deepEqual(client.closeReceived, { code: 1000, reason: "" });
       assert.deepEqual(client.takeEvents(), []);
+    });
+  });
+
+  describe("closeInfo(): how the connection ended", () => {
+    it("after the closing handshake the server began: clean, its code and reason", () => {
+      const client = open();
+      feed(client, serverFrame(CLOSE, closePayload(1001, "going")));
+      client.receiveEof();
+      const info = client.closeInfo();
+      assert.deepEqual(info, {
+        code: 1001,
+        reason: "going",
+        wasClean: true,
+        received: { code: 1001, reason: "going" },
+        sent: { code: 1001, reason: "" },
+        error: undefined,
+      });
+      assert.equal(isNormalClosure(info), true);
+    });
+
+    it("after a closing handshake we began: the server's frame decides code and reason", () => {
+      const client = open();
+      client.sendClose(4000, "bye");
+      feed(client, serverFrame(CLOSE));
+      const info = client.closeInfo();
+      assert.equal(info.code, 1005);
+      assert.equal(info.reason, "");
+      assert.equal(info.wasClean, true);
+      assert.deepEqual(info.sent, { code: 4000, reason: "bye" });
+      assert.deepEqual(info.received, { code: 1005, reason: "" });
+      assert.equal(isNormalClosure(info), true);
+    });
+
+    it("without a close frame from the server: 1006, not clean", () => {
+      const client = open();
+      client.sendClose(1000);
+      client.receiveEof();
+      const info = client.closeInfo();
+      assert.equal(info.code, 1006);
+      assert.equal(info.reason, "");
+      assert.equal(info.wasClean, false);
+      assert.equal(info.received, undefined);
+      assert.deepEqual(info.sent, { code: 1000, reason: "" });
+      assert.equal(info.error, undefined);
+      assert.equal(isNormalClosure(info), false);
+      const dropped = open();
+      dropped.receiveEof();
+      assert.deepEqual(dropped.closeInfo(), {
+        code: 1006,
+        reason: "",
+        wasClean: false,
+        received: undefined,
+        sent: undefined,
+        error: undefined,
+      });
+    });
+
+    it("after a protocol error: the recorded failure, and the close frame we sent", () => {
+      const client = open();
+      feed(client, serverFrame(TEXT, hex("c3 28")));
+      const info = client.closeInfo();
+      assert.ok(info.error instanceof ProtocolError);
+      assert.equal(info.error, client.failure);
+      assert.equal((info.error as ProtocolError).code, "INVALID_UTF8");
+      assert.equal(info.sent?.code, 1007);
+      assert.equal(info.code, 1006, "no close frame received");
+      assert.equal(info.wasClean, false);
+      // The server's echo makes the exchange complete, but the failure stays.
+      feed(client, serverFrame(CLOSE, closePayload(1007)));
+      assert.equal(client.closeInfo().wasClean, false, "input is ignored after a failure");
+      assert.equal(isNormalClosure(client.closeInfo()), false);
+    });
+
+    it("prefers the error given by the driver over the recorded failure", () => {
+      const client = open();
+      feed(client, serverFrame(CLOSE, closePayload(1000)));
+      client.receiveEof();
+      assert.equal(client.closeInfo().error, undefined);
+      const timeout = new TimeoutError("CLOSE_TIMEOUT", "late");
+      const info = client.closeInfo(timeout);
+      assert.equal(info.error, timeout);
+      assert.equal(info.wasClean, true);
+      assert.equal(isNormalClosure(info), false);
+      const failed = open();
+      failed.fail(new TimeoutError("PING_TIMEOUT", "no pong"));
+      assert.equal((failed.closeInfo().error as TimeoutError).code, "PING_TIMEOUT");
+      assert.equal(failed.closeInfo(timeout).error, timeout);
+    });
+
+    it("after a refused handshake: the HandshakeError, 1006, nothing sent", () => {
+      const client = newClient();
+      client.takeWrites();
+      client.receiveData(latin1("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"));
+      const info = client.closeInfo();
+      assert.ok(info.error instanceof HandshakeError);
+      assert.equal(info.code, 1006);
+      assert.equal(info.sent, undefined);
+      assert.equal(info.wasClean, false);
     });
   });
 
