@@ -111,6 +111,32 @@ export function encodeFrame(
   return frame;
 }
 
+/**
+ * Encodes a message as frames of at most `fragmentSize` bytes: the first with `opcode` and
+ * `flags.rsv1` (RSV1 only on a message's first frame, RFC 7692 §6.1), the others continuations,
+ * FIN on the last one when `flags.fin`.
+ */
+export function encodeFragments(
+  opcode: number,
+  data: Uint8Array,
+  flags: FrameFlags & { fragmentSize: number },
+  keys: MaskKeyPool,
+): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  const size = flags.fragmentSize;
+  for (let at = 0; at < data.length; at += size) {
+    const end = Math.min(data.length, at + size);
+    const first = at === 0;
+    frames.push(encodeFrame(
+      first ? opcode : Opcode.CONTINUATION,
+      data.subarray(at, end),
+      { fin: flags.fin && end === data.length, rsv1: first && flags.rsv1 },
+      keys,
+    ));
+  }
+  return frames;
+}
+
 const encoder = new TextEncoder();
 
 /** Strings up to this length are encoded by `encodeTextFrame`'s ASCII loop first. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { WEBSOCKET_GUID } from "./constants.ts";
+import { DEFAULTS, WEBSOCKET_GUID } from "./constants.ts";
 import { ArgumentError, HandshakeError } from "./errors.ts";
 import { type ClientExtensionFactory, type Extension, parseExtensions } from "./extensions.ts";
 import { type HttpResponse, isToken } from "./http11.ts";
@@ -262,4 +262,50 @@ export function checkResponse(
     }
   }
   return { protocol, extensions };
+}
+
+/**
+ * The start of a refused response's body (a status other than 101), kept for the error report:
+ * as many bytes as `Content-Length` announces, at most 64 KiB (`DEFAULTS.maxErrorBodySize`), and
+ * none when no length is announced (the body could be endless).
+ */
+export class RefusedResponse {
+  readonly #response: HttpResponse;
+  readonly #key: string;
+  readonly #body: Uint8Array;
+  #length = 0;
+
+  /** `response`: the refused head; `key`: the `Sec-WebSocket-Key` sent. */
+  constructor(response: HttpResponse, key: string) {
+    this.#response = response;
+    this.#key = key;
+    const announced = Number(response.headers["content-length"] ?? "0");
+    const wanted = Number.isSafeInteger(announced) && announced > 0
+      ? Math.min(announced, DEFAULTS.maxErrorBodySize)
+      : 0;
+    this.#body = new Uint8Array(wanted);
+  }
+
+  /** Whether the wanted part of the body is in. */
+  get complete(): boolean {
+    return this.#length === this.#body.length;
+  }
+
+  /** Adds body bytes; those past the wanted part are ignored. */
+  push(chunk: Uint8Array): void {
+    const take = Math.min(chunk.length, this.#body.length - this.#length);
+    this.#body.set(chunk.subarray(0, take), this.#length);
+    this.#length += take;
+  }
+
+  /** The error to report, with the body received so far. */
+  error(): HandshakeError | undefined {
+    try {
+      checkResponse(this.#response, { key: this.#key }, this.#body.subarray(0, this.#length));
+    } catch (error) {
+      if (error instanceof HandshakeError) return error;
+      throw error;
+    }
+    return undefined;
+  }
 }

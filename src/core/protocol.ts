@@ -45,12 +45,13 @@ import {
   type WebSocketError,
 } from "./errors.ts";
 import type { ClientExtensionFactory, Extension } from "./extensions.ts";
-import { encodeFrame, encodeTextFrame } from "./frame.ts";
+import { encodeFragments, encodeFrame, encodeTextFrame } from "./frame.ts";
 import { type ControlFrameHandler, FrameReader } from "./frame_reader.ts";
 import {
   buildRequest,
   checkResponse,
   generateKey,
+  RefusedResponse,
   validateHeader,
   validateProtocols,
 } from "./handshake.ts";
@@ -162,7 +163,8 @@ export class ClientProtocol {
   #writes: Uint8Array[] = [];
   #phase = Phase.HEAD;
   #http: HttpResponseParser | undefined;
-  #errorBody: { response: HttpResponse; body: Uint8Array; length: number } | undefined;
+  /** The body of a refused handshake, being read for the error report. */
+  #refused: RefusedResponse | undefined;
   #requestSent = false;
 
   /** Reads frames once the handshake succeeded: data frames to `#messages`, the rest here. */
@@ -349,12 +351,7 @@ export class ClientProtocol {
     this.#http = undefined;
     this.response = response;
     if (response.status !== 101) {
-      // Keep a bounded part of the body for the error report, when its length is announced.
-      const announced = Number(response.headers["content-length"] ?? "0");
-      const wanted = Number.isSafeInteger(announced) && announced > 0
-        ? Math.min(announced, DEFAULTS.maxErrorBodySize)
-        : 0;
-      this.#errorBody = { response, body: new Uint8Array(wanted), length: 0 };
+      this.#refused = new RefusedResponse(response, this.#key);
       this.#phase = Phase.ERROR_BODY;
       this.#receiveErrorBody(rest);
       return undefined;
@@ -395,21 +392,14 @@ export class ClientProtocol {
   }
 
   #receiveErrorBody(chunk: Uint8Array): void {
-    const e = this.#errorBody!;
-    const take = Math.min(chunk.length, e.body.length - e.length);
-    e.body.set(chunk.subarray(0, take), e.length);
-    e.length += take;
-    if (e.length === e.body.length) this.#refuse();
+    this.#refused!.push(chunk);
+    if (this.#refused!.complete) this.#refuse();
   }
 
   #refuse(): void {
-    const { response, body, length } = this.#errorBody!;
-    this.#errorBody = undefined;
-    try {
-      checkResponse(response, { key: this.#key }, body.subarray(0, length));
-    } catch (error) {
-      this.#failHandshake(error as HandshakeError);
-    }
+    const error = this.#refused!.error();
+    this.#refused = undefined;
+    if (error !== undefined) this.#failHandshake(error);
   }
 
   #failHandshake(error: HandshakeError): void {
@@ -584,17 +574,7 @@ export class ClientProtocol {
       data = new TextEncoder().encode(data);
     }
     if (fragmentSize > 0 && data.length > fragmentSize) {
-      let first = true;
-      for (let at = 0; at < data.length; at += fragmentSize) {
-        const end = Math.min(data.length, at + fragmentSize);
-        this.#writes.push(encodeFrame(
-          first ? opcode : Opcode.CONTINUATION,
-          data.subarray(at, end),
-          { fin: fin && end === data.length, rsv1: first && rsv1 },
-          this.#keys,
-        ));
-        first = false;
-      }
+      this.#writes.push(...encodeFragments(opcode, data, { fin, rsv1, fragmentSize }, this.#keys));
     } else {
       this.#writes.push(encodeFrame(opcode, data, { fin, rsv1 }, this.#keys));
     }

@@ -7,10 +7,16 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Opcode } from "../../src/core/constants.ts";
-import { encodeFrame, encodeTextFrame, maskedHeaderSize } from "../../src/core/frame.ts";
+import {
+  encodeFragments,
+  encodeFrame,
+  encodeTextFrame,
+  maskedHeaderSize,
+} from "../../src/core/frame.ts";
 import { MaskKeyPool } from "../../src/core/mask.ts";
 import {
   assertBytes,
+  concat,
   counterRandom,
   decodeClientFrames,
   patternBytes,
@@ -199,5 +205,36 @@ describe("encodeTextFrame", () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("encodeFragments", () => {
+  it("splits a message into frames of fragmentSize bytes: first opcode, then continuations", () => {
+    const payload = patternBytes(10, 3);
+    const frames = decodeClientFrames(
+      encodeFragments(
+        Opcode.BINARY,
+        payload,
+        { fin: true, rsv1: true, fragmentSize: 4 },
+        rfcKeys(),
+      ),
+    );
+    assert.deepEqual(
+      frames.map((f) => [f.opcode, f.fin, f.rsv, f.payload.length, f.masked]),
+      [[Opcode.BINARY, false, 4, 4, true], [0, false, 0, 4, true], [0, true, 0, 2, true]],
+    );
+    assertBytes(concat(...frames.map((f) => f.payload)), payload);
+  });
+
+  it("leaves FIN clear on the last frame when the message stays open", () => {
+    const frames = decodeClientFrames(
+      encodeFragments(
+        Opcode.TEXT,
+        utf8("abcdef"),
+        { fin: false, rsv1: false, fragmentSize: 3 },
+        rfcKeys(),
+      ),
+    );
+    assert.deepEqual(frames.map((f) => [f.opcode, f.fin]), [[Opcode.TEXT, false], [0, false]]);
   });
 });

@@ -11,6 +11,7 @@ import {
   buildRequest,
   checkResponse,
   generateKey,
+  RefusedResponse,
   type ResponseExpectations,
   validateHeader,
   validateProtocols,
@@ -412,5 +413,47 @@ describe("checkResponse (RFC 6455 §4.1, the client's checks)", () => {
     expectRefusal(response(bad), "INVALID_UPGRADE_HEADER");
     expectRefusal(response({ ...bad, upgrade: "websocket" }), "INVALID_CONNECTION_HEADER");
     expectRefusal(response({ accept: null }), "INVALID_ACCEPT");
+  });
+});
+
+describe("RefusedResponse (the body of a non-101 answer, for the error report)", () => {
+  function head(status: number, headers: Record<string, string> = {}): HttpResponse {
+    return { version: "HTTP/1.1", status, reason: "Refused", headers };
+  }
+
+  it("wants as many bytes as Content-Length announces and keeps them in the error", () => {
+    const refused = new RefusedResponse(head(401, { "content-length": "5" }), KEY);
+    assert.equal(refused.complete, false);
+    refused.push(latin1("he"));
+    assert.equal(refused.complete, false);
+    refused.push(latin1("llo, and more"));
+    assert.equal(refused.complete, true);
+    const error = refused.error();
+    assert.ok(error instanceof HandshakeError);
+    assert.equal(error.code, "UNEXPECTED_STATUS");
+    assert.equal(error.status, 401);
+    assert.equal(error.bodyText, "hello");
+  });
+
+  it("wants nothing without Content-Length, or with one that is not a length", () => {
+    const cases: Array<Record<string, string>> = [{}, { "content-length": "-3" }, {
+      "content-length": "x",
+    }];
+    for (const headers of cases) {
+      const refused = new RefusedResponse(head(500, headers), KEY);
+      assert.equal(refused.complete, true, JSON.stringify(headers));
+      assert.equal(refused.error()?.body.length, 0);
+    }
+  });
+
+  it("keeps at most 64 KiB, and what arrived when the stream ends early", () => {
+    const big = new RefusedResponse(head(502, { "content-length": "1000000" }), KEY);
+    big.push(new Uint8Array(70000));
+    assert.equal(big.complete, true);
+    assert.equal(big.error()?.body.length, 65536);
+    const cut = new RefusedResponse(head(503, { "content-length": "10" }), KEY);
+    cut.push(latin1("abc"));
+    assert.equal(cut.complete, false);
+    assert.equal(cut.error()?.bodyText, "abc");
   });
 });
