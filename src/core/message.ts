@@ -179,25 +179,39 @@ export class MessageAssembler implements DataFrameHandler {
 
   /** Handles payload bytes `chunk[start..end)`, not empty, of the current frame. */
   #piece(chunk: Uint8Array, start: number, end: number, remaining: number): boolean {
-    const size = end - start;
     if (this.#size === 0 && this.#fin && remaining === 0 && this.#buffer.length === 0) {
       // The whole message is in this chunk: no copy (text is validated when it ends, now).
       this.#view = chunk.subarray(start, end);
-      this.#size = size;
+      this.#size = end - start;
       return true;
     }
+    // The other cases are methods of their own, which keeps this one small enough for V8 to
+    // inline into the reader's loop. With them inline it did not: 1 KiB binary frames split
+    // across reads took 290 -> 318 ns against the single-class loop on Node.js 20; now 329 -> 317
+    // (run-to-run noise on this allocating case is about ±10%).
     if (this.#opcode === Opcode.TEXT && !this.#compressed) {
-      // RFC 6455 §8.1 and Autobahn 6.4.x: text that spans reads is validated as it arrives, so
-      // the connection fails on the read that holds an invalid byte. The streaming decoder
-      // validates and decodes in one pass; the bytes themselves are not kept.
-      this.#streamText = true;
-      const piece = (this.#streamDecoder ??= new Utf8StreamDecoder()).push(chunk, start, end);
-      if (piece === undefined) return this.#refuse(invalidUtf8());
-      this.#text += piece;
-      this.#size += size;
-      return true;
+      return this.#textPiece(chunk, start, end);
     }
-    const needed = this.#size + size;
+    this.#copyPiece(chunk, start, end, remaining);
+    return true;
+  }
+
+  /**
+   * RFC 6455 §8.1 and Autobahn 6.4.x: text that spans reads is validated as it arrives, so the
+   * connection fails on the read that holds an invalid byte. The streaming decoder validates and
+   * decodes in one pass; the bytes themselves are not kept.
+   */
+  #textPiece(chunk: Uint8Array, start: number, end: number): boolean {
+    this.#streamText = true;
+    const piece = (this.#streamDecoder ??= new Utf8StreamDecoder()).push(chunk, start, end);
+    if (piece === undefined) return this.#refuse(invalidUtf8());
+    this.#text += piece;
+    this.#size += end - start;
+    return true;
+  }
+
+  #copyPiece(chunk: Uint8Array, start: number, end: number, remaining: number): void {
+    const needed = this.#size + end - start;
     if (this.#buffer.length < needed) {
       // The last frame's end is the message's end: allocate the final size once.
       const frameEnd = needed + remaining;
@@ -205,39 +219,44 @@ export class MessageAssembler implements DataFrameHandler {
     }
     this.#buffer.set(chunk.subarray(start, end), this.#size);
     this.#size = needed;
-    return true;
   }
 
   #end(): boolean {
     const opcode = this.#opcode;
-    let data = this.#view ??
+    let data: Uint8Array | undefined = this.#view ??
       (this.#size === this.#buffer.length ? this.#buffer : this.#buffer.subarray(0, this.#size));
     this.#opcode = 0;
     this.#view = undefined;
     this.#buffer = EMPTY;
-    if (this.#compressed) {
-      try {
-        data = this.#extension!.decodeMessage(data, this.#maxMessageSize);
-      } catch (error) {
-        if (!(error instanceof ProtocolError)) throw error;
-        return this.#refuse(error);
-      }
+    if (this.#compressed && (data = this.#decode(data)) === undefined) return false;
+    if (opcode === Opcode.TEXT) return this.#endText(data);
+    this.#sink.message(data);
+    return true;
+  }
+
+  /** Undoes the extension; undefined (the error reported) when the payload cannot be decoded. */
+  #decode(data: Uint8Array): Uint8Array | undefined {
+    try {
+      return this.#extension!.decodeMessage(data, this.#maxMessageSize);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.#refuse(error);
+      return undefined;
     }
-    if (opcode === Opcode.TEXT) {
-      let text: string | undefined;
-      if (this.#streamText) {
-        this.#streamText = false;
-        const rest = this.#streamDecoder!.end(); // undefined for a truncated code point
-        if (rest !== undefined) text = this.#text + rest;
-        this.#text = "";
-      } else {
-        text = decodeUtf8(data);
-      }
-      if (text === undefined) return this.#refuse(invalidUtf8());
-      this.#sink.message(text);
+  }
+
+  #endText(data: Uint8Array): boolean {
+    let text: string | undefined;
+    if (this.#streamText) {
+      this.#streamText = false;
+      const rest = this.#streamDecoder!.end(); // undefined for a truncated code point
+      if (rest !== undefined) text = this.#text + rest;
+      this.#text = "";
     } else {
-      this.#sink.message(data);
+      text = decodeUtf8(data);
     }
+    if (text === undefined) return this.#refuse(invalidUtf8());
+    this.#sink.message(text);
     return true;
   }
 
