@@ -5,7 +5,7 @@
 // development dependencies itself when they are missing.
 //
 // Usage: node scripts/test.mjs [--runtimes deno,bun,node[,node22,node24]] [filter ...]
-//   filter: substrings of test file paths (e.g. `core/frame` or `integration`).
+//   filter: substrings of test file paths (e.g. `core/frame` or `client/`).
 
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";

@@ -10,7 +10,7 @@ import { ArgumentError, connect, NetworkError } from "../../mod.ts";
 import { guarded, withTimeout } from "../_util/async.ts";
 import { runtimeName, serverKinds, startEchoServer } from "../_util/servers.ts";
 import { makeCertificates, opensslAvailable, startTlsEchoServer } from "../_util/tls.ts";
-import { assertBytes, nextMessage, open, pattern, rejectsWith, STEP } from "./_helpers.ts";
+import { assertBytes, nextMessage, open, pattern, rejectsWith, STEP } from "../_util/client.ts";
 
 const skip = opensslAvailable() ? false : "the openssl command is not available";
 

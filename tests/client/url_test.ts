@@ -10,7 +10,7 @@ import { ArgumentError, connect, type Connector, WebSocketClient } from "../../m
 import { guarded, withTimeout } from "../_util/async.ts";
 import { startHostileServer } from "../_util/hostile.ts";
 import { ipv6Available, serverKinds, startEchoServer } from "../_util/servers.ts";
-import { nextMessage, open, rejectsWith, STEP } from "./_helpers.ts";
+import { nextMessage, open, rejectsWith, STEP } from "../_util/client.ts";
 
 const ipv6 = await ipv6Available();
 const skipIpv6 = ipv6 ? false : "IPv6 loopback ::1 is not available on this machine";

@@ -21,7 +21,7 @@ import {
   record,
   STEP,
   textOfBytes,
-} from "./_helpers.ts";
+} from "../_util/client.ts";
 
 /** Payload sizes: empty, the 7-bit limit and one past it, the 16-bit limit and one past, 16 MiB. */
 const SIZES = [0, 125, 126, 65535, 65536, 16 * 1024 * 1024];

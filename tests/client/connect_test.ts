@@ -20,7 +20,7 @@ import {
 import { guarded, withTimeout } from "../_util/async.ts";
 import { acceptKey, Op, startHostileServer } from "../_util/hostile.ts";
 import { closedPort } from "../_util/servers.ts";
-import { open, record, rejectsWith, STEP, track } from "./_helpers.ts";
+import { open, record, rejectsWith, STEP, track } from "../_util/client.ts";
 
 describe("connect() failures", () => {
   it(

@@ -11,7 +11,7 @@ import { TimeoutError, WebSocketClient, WebSocketError } from "../../mod.ts";
 import { delay, guarded, stillPending, waitFor, withTimeout } from "../_util/async.ts";
 import { frame, Op, startHostileServer } from "../_util/hostile.ts";
 import { serverKinds, startEchoServer } from "../_util/servers.ts";
-import { nextMessage, open, pattern, record, STEP, track } from "./_helpers.ts";
+import { nextMessage, open, pattern, record, STEP, track } from "../_util/client.ts";
 
 describe("keepalive", () => {
   it(

@@ -15,7 +15,7 @@ import { ArgumentError, connect, NetworkError } from "../../mod.ts";
 import { delay, guarded, withTimeout } from "../_util/async.ts";
 import { closedPort, startEchoServer } from "../_util/servers.ts";
 import { makeCertificates, opensslAvailable, startTlsEchoServer } from "../_util/tls.ts";
-import { STEP } from "./_helpers.ts";
+import { STEP } from "../_util/client.ts";
 
 function tinyproxyPath(): string | undefined {
   for (const path of ["/usr/bin/tinyproxy", "/usr/sbin/tinyproxy"]) {

@@ -24,7 +24,7 @@ import {
   startHostileServer,
 } from "../_util/hostile.ts";
 import { serverCanDrop, serverKinds, startEchoServer } from "../_util/servers.ts";
-import { nextMessage, open, pattern, record, rejectsWith, STEP } from "./_helpers.ts";
+import { nextMessage, open, pattern, record, rejectsWith, STEP } from "../_util/client.ts";
 
 /**
  * Drains the client's async iterator. The promise is marked handled at once (it may reject

@@ -21,7 +21,7 @@ import {
   record,
   STEP,
   textOfBytes,
-} from "./_helpers.ts";
+} from "../_util/client.ts";
 
 const kinds = serverKinds().filter((k): k is Exclude<ServerKind, "deno"> => k !== "deno");
 

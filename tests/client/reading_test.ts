@@ -1,9 +1,10 @@
 /**
- * The two ways the client reads a socket behave alike: push (`Socket.listen`, what the Node.js and
- * Bun adapters offer) and pull (`Socket.read` only, what a minimal user connector offers, and the
- * Deno adapter). Each is run against the same echo server: messages of several sizes, a burst the
- * application reads only later (reading is held, then resumed, nothing lost or reordered), and a
- * close from the server.
+ * The client has one read path, push (`Socket.listen`, ARCHITECTURE.md §2): sockets that push
+ * natively (the Node.js and Bun adapters) and pull-only sockets given the push contract by
+ * `withPushReading` (the Deno adapter, a minimal user connector with `read` only) behave alike.
+ * Each is run against the same echo server: messages of several sizes, a burst the application
+ * reads only later (reading is held, then resumed, nothing lost or reordered), and a close from
+ * the server.
  */
 
 import assert from "node:assert/strict";
@@ -12,7 +13,7 @@ import { type Connector, type Socket, WebSocketClient } from "../../mod.ts";
 import { defaultConnector } from "../../src/adapters/detect.ts";
 import { delay, guarded, waitFor, withTimeout } from "../_util/async.ts";
 import { startEchoServer } from "../_util/servers.ts";
-import { nextMessage, open, pattern, record, STEP } from "./_helpers.ts";
+import { nextMessage, open, pattern, record, STEP } from "../_util/client.ts";
 
 /** The runtime's connector with its sockets reduced to the required members (pull only). */
 const pullOnly: Connector = async (options) => {

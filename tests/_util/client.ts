@@ -14,7 +14,7 @@ import {
   WebSocketClient,
   type WebSocketError,
 } from "../../mod.ts";
-import { deferred, type Scope, withTimeout } from "../_util/async.ts";
+import { deferred, type Scope, withTimeout } from "./async.ts";
 
 /** Safety-net deadline for one step (open, a round trip, a close). */
 export const STEP = 4000;

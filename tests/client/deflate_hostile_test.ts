@@ -13,7 +13,7 @@ import { connect, ProtocolError } from "../../mod.ts";
 import { guarded, waitFor, withTimeout } from "../_util/async.ts";
 import { frame, Op, startHostileServer } from "../_util/hostile.ts";
 import { runtimeName, startEchoServer } from "../_util/servers.ts";
-import { LONG, LONG_DEADLINE, nextMessage, open, record, STEP } from "./_helpers.ts";
+import { LONG, LONG_DEADLINE, nextMessage, open, record, STEP } from "../_util/client.ts";
 
 /** The extension line a server sends to accept our default offer. */
 const ACCEPT_DEFLATE: ReadonlyArray<readonly [string, string]> = [

@@ -26,7 +26,7 @@ import {
   Op,
   startHostileServer,
 } from "../_util/hostile.ts";
-import { pattern, record, rejectsWith, STEP, track } from "./_helpers.ts";
+import { pattern, record, rejectsWith, STEP, track } from "../_util/client.ts";
 
 interface FrameCase {
   name: string;
