@@ -1,5 +1,7 @@
 /**
- * Socket adapter over `Deno.connect` and `Deno.connectTls`.
+ * Socket adapter over `Deno.connect` and `Deno.connectTls` (and `Deno.startTls` through a proxy).
+ * The TLS options Deno's own TLS cannot express go to the `node:tls` adapter instead, loaded on
+ * first need, so that every {@linkcode TlsOptions} member works with this connector.
  *
  * The Deno types are declared locally (only what is used), so this file type-checks with `tsc`
  * as well as with `deno check`.
@@ -8,7 +10,7 @@
  */
 
 import { concatBytes } from "../core/bytes.ts";
-import { ArgumentError, NetworkError } from "../core/errors.ts";
+import { NetworkError } from "../core/errors.ts";
 import { type DrainWaiters, settleDrain, waitForDrain } from "./drain.ts";
 import { throwIfAborted, toNetworkError } from "./net_errors.ts";
 import {
@@ -63,44 +65,54 @@ function deno(): DenoApi {
 }
 
 /**
- * The CA list of `options` for Deno, after refusing what Deno's TLS cannot do: it always verifies
- * the certificate, against the host name it connects to. `hint` ends the message.
- *
- * @throws {ArgumentError} `INVALID_OPTION` for `rejectUnauthorized: false` or a `serverName` other
- * than `hostname`.
+ * The first {@linkcode TlsOptions} member that Deno's own TLS cannot express for a connection to
+ * `hostname`, or undefined when it can express them all. `Deno.connectTls` and `Deno.startTls`
+ * always verify the certificate chain (`unsafelyDisableHostnameVerification` skips only the name
+ * check, which is not what `rejectUnauthorized: false` means) and check it against, and send as
+ * SNI, the host they connect to (there is no separate server name). `Deno.connectTls` takes a
+ * client certificate (tested on Deno 2.9: it is presented, and a server that requires one accepts
+ * it); `Deno.startTls` (`upgrade`) takes none. A `cert` without a `key` (or the reverse) is
+ * dropped, as `node:tls` and Bun drop it.
  */
-function denoCaCerts(options: TlsOptions, hostname: string, hint: string): string[] | undefined {
-  if (
-    options.rejectUnauthorized === false ||
-    (options.serverName && options.serverName !== hostname)
-  ) {
-    throw new ArgumentError(
-      "INVALID_OPTION",
-      "tls.rejectUnauthorized=false and tls.serverName need the node:tls connector on Deno" + hint,
-    );
-  }
-  return caList(options.ca);
+function nativeTlsGap(
+  options: TlsOptions,
+  hostname: string,
+  upgrade: boolean,
+): "rejectUnauthorized" | "serverName" | "cert" | "key" | undefined {
+  if (options.rejectUnauthorized === false) return "rejectUnauthorized";
+  if (options.serverName !== undefined && options.serverName !== hostname) return "serverName";
+  if (upgrade && options.cert !== undefined) return "cert";
+  if (upgrade && options.key !== undefined) return "key";
+  return undefined;
 }
 
 /**
  * Opens a TCP or TLS connection with Deno's native API.
  *
- * Deno's `connectTls` always verifies the server certificate and uses the URL's host name for
- * SNI; `tls.rejectUnauthorized: false` and `tls.serverName` are therefore refused here with an
- * `ArgumentError` (the `node:tls` adapter, `connectNode`, supports them on Deno).
+ * TLS that `Deno.connectTls` cannot express (`tls.rejectUnauthorized: false`, a `tls.serverName`
+ * other than the host) goes to the `node:tls` adapter (`connectNode`, imported on first need),
+ * which honours both on Deno (tested on Deno 2.9). Everything else, plain TCP included, stays on
+ * `Deno.connect`/`Deno.connectTls`: the fast path, with no `node:stream` layer in between.
+ *
+ * The choice is made here rather than in `detect.ts` because the proxy case needs it here anyway
+ * (`startTls` is this socket's own method, and makes the same choice between `Deno.startTls` and
+ * `node:tls`), so one rule in one file serves both; and so that choosing this connector by hand
+ * honours every option as the default connector does.
  */
 export const connectDeno: Connector = async (options: ConnectOptions): Promise<Socket> => {
   const context = `connect to ${options.hostname}:${options.port}`;
   throwIfAborted(options.signal, context);
   const t = options.tls;
-  const caCerts = t && denoCaCerts(t, options.hostname, " (pass `connector: connectNode`)");
+  if (t && nativeTlsGap(t, options.hostname, false)) {
+    return (await import("./node.ts")).connectNode(options);
+  }
   let conn: DenoConn;
   try {
     conn = t
       ? await deno().connectTls({
         hostname: options.hostname,
         port: options.port,
-        caCerts,
+        caCerts: caList(t.ca),
         // Deno wants both or neither.
         ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}),
         alpnProtocols: alpnProtocols(),
@@ -199,15 +211,20 @@ export class DenoSocket implements Socket {
     return this.#queued;
   }
 
-  /** Upgrades the connection with `Deno.startTls` (the proxy tunnel case). */
+  /**
+   * Upgrades the connection to TLS (the proxy tunnel case) with `Deno.startTls`, or, for what it
+   * cannot express (a client certificate, `rejectUnauthorized: false`, a `serverName`), with
+   * `node:tls` over this socket (`startTlsOver`, imported on first need).
+   */
   async startTls(options: StartTlsOptions): Promise<Socket> {
-    const caCerts = denoCaCerts(options.tls, options.hostname, "");
+    if (nativeTlsGap(options.tls, options.hostname, true)) {
+      return (await import("./node.ts")).startTlsOver(this, options);
+    }
     let conn;
     try {
-      // Deno.startTls takes no client certificate: mutual TLS through a proxy is not available.
       conn = await deno().startTls(this.#conn, {
         hostname: options.hostname,
-        caCerts,
+        caCerts: caList(options.tls.ca),
         alpnProtocols: alpnProtocols(),
       });
       await conn.handshake?.();

@@ -27,7 +27,8 @@ let connector: Promise<Connector> | undefined;
 
 /**
  * The connector of the current runtime, loaded lazily so that only its adapter is imported:
- * `Deno.connect` on Deno, `Bun.connect` on Bun, `node:net` elsewhere.
+ * `Deno.connect` on Deno, `Bun.connect` on Bun, `node:net` elsewhere. On Deno the adapter itself
+ * hands the TLS options Deno's own TLS cannot express to `node:tls` (see `deno.ts`).
  */
 export function defaultConnector(): Promise<Connector> {
   connector ??= (async () => {

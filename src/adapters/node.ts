@@ -5,6 +5,7 @@
  */
 
 import * as net from "node:net";
+import { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { AbortError, NetworkError } from "../core/errors.ts";
 import { type DrainWaiters, settleDrain, waitForDrain } from "./drain.ts";
@@ -167,18 +168,7 @@ export class NodeSocket implements Socket {
     raw.off("error", NodeSocket.#onError);
     raw.off("drain", NodeSocket.#onDrain);
     raw.off("close", NodeSocket.#onClose);
-    return new Promise((resolve, reject) => {
-      const secure = tls.connect({ socket: raw, ...nodeTls(options.tls, options.hostname) });
-      const onError = (error: Error) => {
-        secure.destroy();
-        reject(toNetworkError(error, `TLS with ${options.hostname}`));
-      };
-      secure.once("error", onError);
-      secure.once("secureConnect", () => {
-        secure.off("error", onError);
-        resolve(new NodeSocket(secure));
-      });
-    });
+    return secureOver(raw, options);
   }
 
   get bufferedAmount(): number {
@@ -215,4 +205,83 @@ export class NodeSocket implements Socket {
   close(): void {
     this.#socket.destroy();
   }
+}
+
+/**
+ * Upgrades any connected {@linkcode Socket}, read by its `read()`, to TLS with `node:tls`, for
+ * `wss://` through a proxy tunnel: the TLS socket is returned and `socket` must not be used
+ * afterwards (closing the TLS socket closes it). The Deno adapter's `startTls` uses it when
+ * `Deno.startTls` cannot express the TLS options (a client certificate, `rejectUnauthorized:
+ * false`, a `serverName`); every {@linkcode TlsOptions} member is honoured as by `connectNode`.
+ */
+export function startTlsOver(socket: Socket, options: StartTlsOptions): Promise<Socket> {
+  return secureOver(streamOf(socket), options);
+}
+
+/** TLS over `stream` (a connected `net.Socket` or any Duplex), after the handshake. */
+function secureOver(stream: Duplex, options: StartTlsOptions): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    let secure: tls.TLSSocket;
+    try {
+      secure = tls.connect({ socket: stream, ...nodeTls(options.tls, options.hostname) });
+    } catch (error) {
+      // Options node:tls refuses at once (a malformed PEM): the stream below is not left open.
+      stream.destroy();
+      throw error;
+    }
+    const onError = (error: Error) => {
+      secure.destroy();
+      stream.destroy();
+      reject(toNetworkError(error, `TLS with ${options.hostname}`));
+    };
+    secure.once("error", onError);
+    secure.once("secureConnect", () => {
+      secure.off("error", onError);
+      resolve(new NodeSocket(secure));
+    });
+  });
+}
+
+/**
+ * `socket` as a `node:stream` Duplex for `tls.connect({ socket })`: one `read()` at a time, only
+ * while the stream wants more; writes complete when `socket.write` settles; `end()` is
+ * `closeWrite()`, `destroy()` is `close()`.
+ */
+function streamOf(socket: Socket): Duplex {
+  let reading = false;
+  const pump = async (): Promise<void> => {
+    try {
+      for (;;) {
+        const chunk = await socket.read();
+        if (stream.destroyed) return;
+        if (chunk === null) {
+          stream.push(null);
+          return;
+        }
+        // A chunk handed out by `read()` is never modified again: no copy.
+        if (!stream.push(chunk)) break;
+      }
+      reading = false;
+    } catch (error) {
+      stream.destroy(error as Error);
+    }
+  };
+  const stream: Duplex = new Duplex({
+    read() {
+      if (reading) return;
+      reading = true;
+      void pump();
+    },
+    write(chunk: Uint8Array, _encoding: string, callback: (error?: Error | null) => void) {
+      socket.write(chunk).then(() => callback(), callback);
+    },
+    final(callback: (error?: Error | null) => void) {
+      socket.closeWrite().then(() => callback(), callback);
+    },
+    destroy(error: Error | null, callback: (error?: Error | null) => void) {
+      socket.close();
+      callback(error);
+    },
+  });
+  return stream;
 }

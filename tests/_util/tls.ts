@@ -1,6 +1,8 @@
 /**
- * TLS fixtures made at test time with the `openssl` command: a throw-away CA and a server
- * certificate for `127.0.0.1`, `::1` and `localhost` signed by it, plus a `wss://` echo server.
+ * TLS fixtures made at test time with the `openssl` command: a throw-away CA and, signed by it, a
+ * server certificate for `127.0.0.1`, `::1` and `localhost`, one for the name `example.test` only
+ * and a client certificate; a `wss://` echo server, one that requires a client certificate, and a
+ * tinyproxy HTTP CONNECT proxy for `wss://` through a tunnel.
  *
  * The certificates live in memory; the temporary directory used to make them is removed at once.
  * They are made once per process.
@@ -8,10 +10,15 @@
  * @module
  */
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as https from "node:https";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import type * as tls from "node:tls";
+import { WebSocketServer } from "ws";
+import { delay } from "./async.ts";
 import { type EchoServer, type ServerKind, startEchoServer } from "./servers.ts";
 
 /** PEM texts of the test PKI. */
@@ -22,7 +29,21 @@ export interface TestCertificates {
   readonly cert: string;
   /** The server's private key (PKCS#8). */
   readonly key: string;
+  /** A server certificate for the DNS name `example.test` only (no IP address). */
+  readonly namedCert: string;
+  /** The private key of `namedCert`. */
+  readonly namedKey: string;
+  /** A client certificate (extended key usage clientAuth, CN `rom-websocket test client`). */
+  readonly clientCert: string;
+  /** The private key of `clientCert`. */
+  readonly clientKey: string;
 }
+
+/** The only name in {@linkcode TestCertificates.namedCert}. */
+export const NAMED_HOST = "example.test";
+
+/** The common name of {@linkcode TestCertificates.clientCert}. */
+export const CLIENT_NAME = "rom-websocket test client";
 
 let made: TestCertificates | undefined;
 
@@ -106,10 +127,60 @@ export function makeCertificates(): TestCertificates {
       "-extfile",
       file("server.ext"),
     ]);
+    const leaf = (name: string, subject: string, extensions: string[]) => {
+      run([
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        file(`${name}.key`),
+        "-out",
+        file(`${name}.csr`),
+        "-subj",
+        subject,
+      ]);
+      fs.writeFileSync(file(`${name}.ext`), [...extensions, ""].join("\n"));
+      run([
+        "x509",
+        "-req",
+        "-in",
+        file(`${name}.csr`),
+        "-CA",
+        file("ca.pem"),
+        "-CAkey",
+        file("ca.key"),
+        "-CAcreateserial",
+        "-out",
+        file(`${name}.pem`),
+        "-days",
+        "2",
+        "-extfile",
+        file(`${name}.ext`),
+      ]);
+    };
+    leaf("named", `/CN=${NAMED_HOST}`, [
+      `subjectAltName=DNS:${NAMED_HOST}`,
+      "basicConstraints=critical,CA:FALSE",
+      "keyUsage=critical,digitalSignature,keyEncipherment",
+      "extendedKeyUsage=serverAuth",
+    ]);
+    leaf("client", `/CN=${CLIENT_NAME}`, [
+      "basicConstraints=critical,CA:FALSE",
+      "keyUsage=critical,digitalSignature",
+      "extendedKeyUsage=clientAuth",
+    ]);
+    const read = (name: string) => fs.readFileSync(file(name), "utf8");
     made = {
-      ca: fs.readFileSync(file("ca.pem"), "utf8"),
-      cert: fs.readFileSync(file("server.pem"), "utf8"),
-      key: fs.readFileSync(file("server.key"), "utf8"),
+      ca: read("ca.pem"),
+      cert: read("server.pem"),
+      key: read("server.key"),
+      namedCert: read("named.pem"),
+      namedKey: read("named.key"),
+      clientCert: read("client.pem"),
+      clientKey: read("client.key"),
     };
     return made;
   } finally {
@@ -126,5 +197,159 @@ export function startTlsEchoServer(
   return startEchoServer(kind, {
     hostname,
     tls: { cert: certificates.cert, key: certificates.key },
+  });
+}
+
+/** A `wss://` echo server that requires a client certificate. */
+export interface MutualTlsServer {
+  /** The TCP port, on 127.0.0.1. */
+  readonly port: number;
+  /** The `wss://` URL of `path`. */
+  url(path?: string): string;
+  /**
+   * The WebSocket connections it accepted: whether the client certificate was verified, and its
+   * common name where the runtime's server socket tells it (Bun's has no `getPeerCertificate`).
+   */
+  readonly peers: readonly { authorized: boolean; name?: string }[];
+  /** Closes every connection and stops listening. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a `wss://` echo server (`ws` on `node:https`, on every runtime) with the test server
+ * certificate for 127.0.0.1 that refuses, in the TLS handshake, a client without a certificate
+ * signed by the test CA.
+ */
+export async function startMutualTlsEchoServer(
+  certificates: TestCertificates = makeCertificates(),
+): Promise<MutualTlsServer> {
+  const server = https.createServer({
+    cert: certificates.cert,
+    key: certificates.key,
+    ca: certificates.ca,
+    requestCert: true,
+    rejectUnauthorized: true,
+  });
+  const sockets = new Set<net.Socket>();
+  const peers: { authorized: boolean; name?: string }[] = [];
+  server.on("secureConnection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.on("tlsClientError", () => {});
+  server.on("request", (_request, response) => {
+    response.writeHead(426, { "content-type": "text/plain", connection: "close" });
+    response.end("WebSocket only");
+  });
+  const wss = new WebSocketServer({ server });
+  wss.on("connection", (ws, request) => {
+    const socket = request.socket as Partial<tls.TLSSocket>;
+    const cn = socket.getPeerCertificate?.()?.subject?.CN;
+    peers.push({
+      authorized: socket.authorized === true,
+      ...(cn === undefined ? {} : { name: Array.isArray(cn) ? cn.join(",") : cn }),
+    });
+    ws.on("error", () => {});
+    ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    url: (p = "/") => `wss://127.0.0.1:${port}${p}`,
+    peers,
+    async close() {
+      for (const ws of wss.clients) ws.terminate();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The tinyproxy binary (Debian's package), or undefined when it is not installed. */
+export function tinyproxyPath(): string | undefined {
+  for (const p of ["/usr/bin/tinyproxy", "/usr/sbin/tinyproxy"]) {
+    if (spawnSync(p, ["-v"]).status !== null) return p;
+  }
+  return undefined;
+}
+
+/** A running tinyproxy. */
+export interface ConnectProxy {
+  /** `http://127.0.0.1:<port>`. */
+  readonly url: string;
+  /** Stops it and removes its files. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts tinyproxy on a free port of 127.0.0.1, for `wss://` through an HTTP CONNECT tunnel (the
+ * same set-up as `tests/client/proxy_test.ts`), and waits until it answers as tinyproxy.
+ */
+export async function startTinyproxy(): Promise<ConnectProxy> {
+  const binary = tinyproxyPath();
+  if (!binary) throw new Error("tinyproxy is not installed");
+  for (let attempt = 1;; attempt++) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rom-tls-proxy-"));
+    const port = await freePort();
+    const config = [
+      `Port ${port}`,
+      "Listen 127.0.0.1",
+      "Timeout 30",
+      "MaxClients 20",
+      "Allow 127.0.0.1",
+      "DisableViaHeader Yes",
+      `LogFile "${path.join(dir, "tinyproxy.log")}"`,
+      "LogLevel Info",
+    ].join("\n");
+    fs.writeFileSync(path.join(dir, "tinyproxy.conf"), config + "\n");
+    const child = spawn(binary, ["-d", "-c", path.join(dir, "tinyproxy.conf")], {
+      stdio: "ignore",
+    });
+    const stop = async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 2_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    };
+    for (let i = 0; i < 200 && child.exitCode === null; i++) {
+      if (await isTinyproxy(port)) return { url: `http://127.0.0.1:${port}`, stop };
+      await delay(50);
+    }
+    await stop();
+    if (attempt === 5) throw new Error(`tinyproxy on port ${port} did not start`);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+// Whatever listens on the port must be tinyproxy (its error page has its Server header), not
+// another test's server that took the port between freePort() and tinyproxy's bind.
+function isTinyproxy(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let reply = "";
+    const s = net.connect(port, "127.0.0.1", () => s.write("GET / HTTP/1.0\r\n\r\n"));
+    const timer = setTimeout(() => s.destroy(), 2_000);
+    s.setEncoding("latin1");
+    s.on("data", (chunk: string) => reply += chunk);
+    s.once("error", () => {});
+    s.once("close", () => {
+      clearTimeout(timer);
+      resolve(/^server:\s*tinyproxy/im.test(reply));
+    });
   });
 }
