@@ -30,6 +30,9 @@ import { PendingPings } from "./pings.ts";
 import { SendQueue } from "./send_queue.ts";
 import { openTransport } from "./transport.ts";
 
+/** How much unread data a closing connection queues on its way to the server's close reply. */
+const CLOSING_QUEUE_BYTES = 16 * 1024 * 1024;
+
 /** What a {@linkcode Connection} needs from the client that made it. */
 export interface ConnectionOwner {
   readonly settings: Settings;
@@ -72,6 +75,12 @@ export class Connection implements ReadSink {
   #reader: ListeningSocket | undefined;
   /** The socket's deliveries have ended for this connection: later ones are ignored. */
   #readDone = false;
+  /** `data` returned false: the socket holds its deliveries until `#resumeReading`. */
+  #held = false;
+  /** A pong or close reply was queued since the last write of the protocol's bytes. */
+  #replyQueued = false;
+  /** The pending write of owed replies (see `#readBlocker`), while the socket is backed up. */
+  #owedWrite: Promise<void> | undefined;
   #openTimer: ReturnType<typeof setTimeout> | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Made at open when `pingInterval` > 0. */
@@ -165,12 +174,42 @@ export class Connection implements ReadSink {
       this.#readingEnded();
       return false;
     }
-    const inbox = this.#owner.inbox;
-    if (!inbox.paused) return true;
-    // The application does not keep up: hold the socket's deliveries until it does.
-    const reader = this.#reader!;
-    inbox.whenResumed().then(() => reader.resumeReading());
+    const blocker = this.#readBlocker();
+    if (blocker === undefined) return true;
+    this.#held = true;
+    this.#resumeAfter(blocker);
     return false;
+  }
+
+  /**
+   * What reading must wait for, if anything:
+   * - replies the protocol owes (pongs, the close reply) still waiting in the socket: a peer that
+   *   sends pings and reads nothing would otherwise make them pile up without bound;
+   * - the application, when `maxQueue` messages wait unread (receive backpressure). While
+   *   closing, reading goes on until CLOSING_QUEUE_BYTES wait, so that the server's close
+   *   reply, behind the messages already in flight, can arrive; past that the close timer ends
+   *   the connection (a server that floods after our close frame costs at most that much).
+   */
+  #readBlocker(): Promise<unknown> | undefined {
+    if (this.#owedWrite !== undefined) return this.#owedWrite;
+    const inbox = this.#owner.inbox;
+    if (!inbox.paused) return undefined;
+    if (this.state === ReadyState.CLOSING && inbox.bytes < CLOSING_QUEUE_BYTES) return undefined;
+    return inbox.whenResumed();
+  }
+
+  #resumeAfter(blocker: Promise<unknown>): void {
+    const retry = () => this.#resumeReading();
+    blocker.then(retry, retry);
+  }
+
+  /** Restarts a held socket once nothing blocks reading any more. */
+  #resumeReading(): void {
+    if (!this.#held || this.#readDone) return;
+    const blocker = this.#readBlocker();
+    if (blocker !== undefined) return this.#resumeAfter(blocker);
+    this.#held = false;
+    this.#reader!.resumeReading();
   }
 
   /** The stream ended (EOF). */
@@ -261,7 +300,18 @@ export class Connection implements ReadSink {
         if (!this.ended && protocol.resume()) this.#process();
       }, 0);
     }
-    if (protocol.hasWrites) this.flush().catch(() => {});
+    if (protocol.hasWrites) {
+      const written = this.flush();
+      if (written !== RESOLVED && this.#replyQueued && this.#owedWrite === undefined) {
+        const owed = this.#owedWrite = written.then(() => {}, () => {});
+        owed.then(() => {
+          if (this.#owedWrite === owed) this.#owedWrite = undefined;
+        });
+      } else {
+        written.catch(() => {});
+      }
+      this.#replyQueued = false;
+    }
     if (protocol.closeExpected() && !this.ended) {
       if (this.state === ReadyState.OPEN) this.state = ReadyState.CLOSING;
       this.#armCloseTimer();
@@ -287,6 +337,7 @@ export class Connection implements ReadSink {
         }
         return;
       case "ping":
+        this.#replyQueued = true;
         owner.listeners.emit("ping", { type: "ping", data: event.data, target: owner.target });
         return;
       case "pong": {
@@ -296,6 +347,7 @@ export class Connection implements ReadSink {
         return;
       }
       case "close":
+        this.#replyQueued = true;
         if (this.state === ReadyState.OPEN) this.state = ReadyState.CLOSING;
         return;
       case "error":
@@ -395,13 +447,24 @@ export class Connection implements ReadSink {
     this.state = ReadyState.CLOSING;
     this.flush().catch(() => {});
     this.#armCloseTimer();
+    this.#resumeReading(); // the close reply may wait behind messages the application left unread
   }
 
   /** Closes the socket at once, without a closing handshake. */
   terminate(): void {
     this.state = ReadyState.CLOSING;
     this.#terminated = true;
+    this.#closeSocket();
+  }
+
+  /**
+   * Closes the socket and ends reading at once: a socket held by backpressure would not deliver
+   * its end (nor the chunks before it) until the application caught up, and every way to end a
+   * connection must settle within `closeTimeout` whatever the queue and the socket hold.
+   */
+  #closeSocket(): void {
     this.socket?.close();
+    if (this.#reader !== undefined && !this.#readDone) this.#deliveryEnded(undefined);
   }
 
   /** Fails an open connection from our side (`signal` fired, the keepalive pong is late). */
@@ -410,6 +473,7 @@ export class Connection implements ReadSink {
     this.state = ReadyState.CLOSING;
     this.#process(); // writes the close frame, reports the error, arms the close timer
     this.#armCloseTimer();
+    this.#resumeReading();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -429,7 +493,7 @@ export class Connection implements ReadSink {
           `closing handshake not completed within ${closeTimeout} ms`,
         );
       }
-      this.socket?.close();
+      this.#closeSocket();
     }, closeTimeout);
   }
 

@@ -27,6 +27,8 @@ export class Inbox {
   readonly #maxQueue: number;
   #queue: Message[] = [];
   #head = 0;
+  /** Bytes (UTF-16 units for text) of the messages in the queue. */
+  #bytes = 0;
   #iterators = 0;
   #takers: Taker[] = [];
   #paused: { promise: Promise<void>; resume: () => void } | undefined;
@@ -44,6 +46,11 @@ export class Inbox {
     return this.#paused !== undefined;
   }
 
+  /** Bytes (UTF-16 code units for text) of the messages waiting for the application. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** Resolves when reading may go on (at once when it is not paused). */
   whenResumed(): Promise<void> {
     return this.#paused?.promise ?? Promise.resolve();
@@ -57,6 +64,7 @@ export class Inbox {
       taker.resolve({ done: false, value: data });
     } else if (this.#iterators > 0 || !listening) {
       this.#queue.push(data);
+      this.#bytes += data.length;
       if (!this.#paused && this.#queue.length - this.#head >= this.#maxQueue) {
         let resume!: () => void;
         const promise = new Promise<void>((r) => (resume = r));
@@ -132,6 +140,7 @@ export class Inbox {
   #shift(): Message {
     const value = this.#queue[this.#head];
     this.#queue[this.#head++] = "";
+    this.#bytes -= value.length;
     if (this.#head === this.#queue.length) {
       this.#queue = [];
       this.#head = 0;

@@ -118,6 +118,9 @@ export interface SendOptions {
 
 const EMPTY = new Uint8Array(0);
 
+/** Most pongs queued in one batch of writes before only the latest ping is answered. */
+const MAX_QUEUED_PONGS = 16;
+
 const enum Phase {
   /** Reading the HTTP response head. */
   HEAD,
@@ -161,6 +164,9 @@ export class ClientProtocol {
 
   #events: ProtocolEvent[] = [];
   #writes: Uint8Array[] = [];
+  /** Pongs in `#writes` (not yet taken), and the index of the last one. */
+  #pongsQueued = 0;
+  #lastPong = -1;
   #phase = Phase.HEAD;
   #http: HttpResponseParser | undefined;
   /** The body of a refused handshake, being read for the error report. */
@@ -299,6 +305,8 @@ export class ClientProtocol {
     const writes = this.#writes;
     if (writes.length === 0) return writes;
     this.#writes = [];
+    this.#pongsQueued = 0;
+    this.#lastPong = -1;
     return writes;
   }
 
@@ -459,9 +467,17 @@ export class ClientProtocol {
     if (opcode === Opcode.PING) {
       // RFC 6455 §5.5.2: answer with a pong carrying the same data, unless closing.
       if (this.closeSent === undefined) {
-        this.#writes.push(
-          encodeFrame(Opcode.PONG, payload, { fin: true, rsv1: false }, this.#keys),
-        );
+        const pong = encodeFrame(Opcode.PONG, payload, { fin: true, rsv1: false }, this.#keys);
+        // RFC 6455 §5.5.3: an endpoint that has not yet sent the pongs of earlier pings MAY
+        // answer only the most recent one. Past MAX_QUEUED_PONGS untaken pongs, the newest
+        // replaces the last, so a ping flood costs at most that many pongs per read (the Autobahn
+        // cases 2.x send up to 10 pings at once and expect every pong).
+        if (this.#pongsQueued >= MAX_QUEUED_PONGS) {
+          this.#writes[this.#lastPong] = pong;
+        } else {
+          this.#lastPong = this.#writes.push(pong) - 1;
+          this.#pongsQueued++;
+        }
       }
       this.#events.push({ type: "ping", data: payload });
       return true;

@@ -7,6 +7,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { concatBytes } from "../../src/core/bytes.ts";
 import { CloseCode, Opcode } from "../../src/core/constants.ts";
 import {
   ArgumentError,
@@ -537,6 +538,29 @@ describe("ClientProtocol", () => {
         sent(client).map((f) => [f.opcode, f.payload]),
         [[PONG, new Uint8Array(0)], [PONG, big]],
       );
+    });
+
+    it("answers every ping of a read up to 16, then only the latest (RFC 6455 §5.5.3)", () => {
+      const pings = (n: number) =>
+        concatBytes(Array.from({ length: n }, (_, i) => serverFrame(PING, `ping ${i}`)));
+      // Autobahn 2.10 sends 10 pings at once and expects 10 pongs.
+      const ten = open();
+      feed(ten, pings(10));
+      assert.deepEqual(
+        sent(ten).map((f) => new TextDecoder().decode(f.payload)),
+        Array.from({ length: 10 }, (_, i) => `ping ${i}`),
+      );
+      // A flood: 40 pings in one read cost 16 pongs, the last one answering the latest ping.
+      const flood = open();
+      const events = feed(flood, pings(40));
+      assert.equal(events.filter((e) => e.type === "ping").length, 40, "every ping is reported");
+      assert.deepEqual(
+        sent(flood).map((f) => new TextDecoder().decode(f.payload)),
+        [...Array.from({ length: 15 }, (_, i) => `ping ${i}`), "ping 39"],
+      );
+      // Once the writes are taken (the pongs are out), the count starts again.
+      feed(flood, pings(3));
+      assert.equal(sent(flood).length, 3);
     });
 
     it("assembles text whose code points are split across fragments", () => {
