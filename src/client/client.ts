@@ -8,6 +8,7 @@
 import { CloseCode } from "../core/constants.ts";
 import {
   AbortError,
+  CallbackError,
   type CloseInfo,
   ConnectionClosedError,
   InvalidStateError,
@@ -26,11 +27,15 @@ import { Inbox } from "./inbox.ts";
 import {
   type ClientOptions,
   type MessageOptions,
+  type OpenInfo,
+  type Outage,
   resolveSettings,
   type SendData,
   type Settings,
   toBytes,
+  type UrlSource,
 } from "./options.ts";
+import { Outbox } from "./outbox.ts";
 
 /**
  * Opens a WebSocket connection and resolves once it is open.
@@ -50,7 +55,7 @@ import {
  * @throws {AbortError} when `signal` fired.
  */
 export async function connect(
-  url: string | URL,
+  url: string | URL | UrlSource,
   options: ClientOptions = {},
 ): Promise<WebSocketClient> {
   const client = new WebSocketClient(url, options);
@@ -77,8 +82,6 @@ export class WebSocketClient {
   /** Readiness constant, as in the WHATWG API. */
   static readonly CLOSED: 3 = ReadyState.CLOSED;
 
-  /** The URL connected to (without user and password). */
-  readonly url: string;
   /** Resolves when the connection is first open; rejects if it cannot be opened. */
   readonly opened: Promise<void>;
   /** Resolves with how the connection ended, once it has for good. Never rejects. */
@@ -104,15 +107,20 @@ export class WebSocketClient {
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #pingCounter = 0;
   #latency: number | undefined;
+  /** Made on the first message held while not open (with the `outbox` option). */
+  #outbox: Outbox | undefined;
+  /** When an open connection was lost (epoch ms), until a reconnection opens. */
+  #lostAt: number | undefined;
+  #lossCause: CloseInfo | undefined;
+  #attemptsSinceLoss = 0;
 
   /**
    * Starts connecting at once; prefer {@linkcode connect}, which waits for `opened`.
    *
    * @throws {ArgumentError} bad URL or options.
    */
-  constructor(url: string | URL, options: ClientOptions = {}) {
+  constructor(url: string | URL | UrlSource, options: ClientOptions = {}) {
     this.#settings = resolveSettings(url, options);
-    this.url = this.#settings.target.href;
     this.#inbox = new Inbox(this.#listeners, this, this.#settings.maxQueue);
     this.#owner = {
       settings: this.#settings,
@@ -124,8 +132,9 @@ export class WebSocketClient {
       measured: (rtt) => (this.#latency = rtt),
       stateError: (error) => this.#stateError(error),
       nextPingId: () => ++this.#pingCounter,
+      lastMessageAt: undefined,
     };
-    this.#connection = new Connection(this.#owner); // validates headers, protocols, limits
+    this.#connection = new Connection(this.#owner, 1);
     this.opened = new Promise((resolve, reject) => {
       this.#resolveOpened = resolve;
       this.#rejectOpened = reject;
@@ -143,6 +152,14 @@ export class WebSocketClient {
 
   // ---------------------------------------------------------------------------------------------
   // Public state.
+
+  /**
+   * The URL of the current (or last) attempt, without user and password; "" while a `url`
+   * function has not answered yet.
+   */
+  get url(): string {
+    return this.#connection.target?.href ?? "";
+  }
 
   /** `CONNECTING` (0, also while waiting to reconnect), `OPEN` (1), `CLOSING` (2) or `CLOSED` (3). */
   get readyState(): ReadyState {
@@ -223,7 +240,12 @@ export class WebSocketClient {
       return Promise.reject(error);
     }
     const binary = options?.binary ?? typeof data !== "string";
-    return this.#connection.send(payload, binary, options?.compress !== false);
+    const compressible = options?.compress !== false;
+    const limits = this.#settings.outbox;
+    if (limits && !this.#closing && this.readyState === ReadyState.CONNECTING) {
+      return (this.#outbox ??= new Outbox(limits)).hold(payload, binary, compressible);
+    }
+    return this.#connection.send(payload, binary, compressible);
   }
 
   /**
@@ -339,14 +361,65 @@ export class WebSocketClient {
   // ---------------------------------------------------------------------------------------------
   // The connections' outcomes: open, reconnect, or the end.
 
-  #opened(_connection: Connection): void {
+  /** The protocol opened: run `onOpen` (messages wait), then announce the open. */
+  #opened(connection: Connection): void {
     this.#settings.reconnect?.opened();
+    const lostAt = this.#lostAt;
+    const outage: Outage | undefined = lostAt === undefined ? undefined : {
+      lostAt,
+      restoredAt: Date.now(),
+      attempts: this.#attemptsSinceLoss,
+      lastMessageAt: this.#owner.lastMessageAt,
+      cause: this.#lossCause!,
+    };
+    this.#lostAt = this.#lossCause = undefined;
+    this.#attemptsSinceLoss = 0;
+    const onOpen = this.#settings.onOpen;
+    if (!onOpen) return this.#announce(connection, outage);
+    const info: OpenInfo = {
+      attempt: connection.attempt,
+      url: connection.target!.href,
+      response: connection.protocol.response!,
+      outage,
+    };
+    let run: Promise<void>;
+    try {
+      run = Promise.resolve(onOpen(this, info));
+    } catch (error) {
+      run = Promise.reject(error);
+    }
+    connection.gate(
+      run.then(undefined, (error) => {
+        const failure = new CallbackError("ON_OPEN_FAILED", `onOpen failed: ${error}`, {
+          cause: error,
+        });
+        this.#listeners.emit("error", { type: "error", error: failure, target: this });
+      }).then(() => {
+        if (!connection.ended && connection === this.#connection) {
+          this.#announce(connection, outage);
+        }
+      }),
+    );
+  }
+
+  /** The connection is open and `onOpen` is done: tell the application, send what waited. */
+  #announce(connection: Connection, outage: Outage | undefined): void {
     if (!this.#everOpen) {
       this.#everOpen = true;
       this.#resolveOpened!();
       this.#resolveOpened = this.#rejectOpened = undefined;
     }
-    this.#listeners.emit("open", { type: "open", target: this });
+    this.#listeners.emit(
+      "open",
+      outage ? { type: "open", outage, target: this } : {
+        type: "open",
+        target: this,
+      },
+    );
+    if (outage) this.#listeners.emit("outage", { type: "outage", outage, target: this });
+    this.#outbox?.flush((payload, binary, compressible) =>
+      connection.send(payload, binary, compressible)
+    );
   }
 
   /** A connection's transport is gone: reconnect, or settle everything. */
@@ -357,10 +430,15 @@ export class WebSocketClient {
       this.#finish(info, connection.wasOpen);
       return;
     }
+    if (connection.wasOpen && this.#lostAt === undefined) {
+      this.#lostAt = Date.now();
+      this.#lossCause = info;
+    }
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
       if (this.#closing) return;
-      this.#connection = new Connection(this.#owner);
+      if (this.#lostAt !== undefined) this.#attemptsSinceLoss++;
+      this.#connection = new Connection(this.#owner, next.attempt); // options checked already
       this.#connection.start();
     }, next.delay);
     this.#listeners.emit("reconnect", {
@@ -393,6 +471,11 @@ export class WebSocketClient {
       this.#resolveOpened = this.#rejectOpened = undefined;
     }
     this.#inbox.close(info);
+    this.#outbox?.rejectAll(
+      new InvalidStateError("NOT_OPEN", `not sent: ${new ConnectionClosedError(info).message}`, {
+        cause: new ConnectionClosedError(info),
+      }),
+    );
     this.#resolveClosed(info);
     // A connection that never opened is reported by the rejection of `opened` / connect().
     if (wasOpen || this.#everOpen) {

@@ -20,11 +20,13 @@ import {
   WebSocketError,
 } from "../core/errors.ts";
 import type { OutgoingCompression } from "../core/permessage_deflate.ts";
+import { CloseCode } from "../core/constants.ts";
 import { ClientProtocol, type ProtocolEvent, ReadyState } from "../core/protocol.ts";
+import type { WebSocketUrl } from "../core/uri.ts";
 import type { WebSocketClient } from "./client.ts";
 import type { Listeners } from "./events.ts";
 import type { Inbox } from "./inbox.ts";
-import type { Settings } from "./options.ts";
+import { planAttempt, type Settings } from "./options.ts";
 import { Keepalive } from "./keepalive.ts";
 import { PendingPings } from "./pings.ts";
 import { SendQueue } from "./send_queue.ts";
@@ -49,11 +51,18 @@ export interface ConnectionOwner {
   stateError(error: unknown): unknown;
   /** Numbers the pings the client sends (one counter across reconnections). */
   nextPingId(): number;
+  /** When the last message arrived (epoch ms), set by the connections. */
+  lastMessageAt: number | undefined;
 }
 
 /** One attempt: a protocol, a socket and their timers. */
 export class Connection implements ReadSink {
-  readonly protocol: ClientProtocol;
+  /** The attempt's protocol (a stand-in until a `url` or `headers` function has answered). */
+  protocol: ClientProtocol;
+  /** What this attempt connects to, once known. */
+  target: WebSocketUrl | undefined;
+  /** The attempt's number in its run (1 for the first attempt, or the first after a loss). */
+  readonly attempt: number;
   /** CONNECTING, OPEN or CLOSING; the client is CLOSED only once everything has settled. */
   state: ReadyState = ReadyState.CONNECTING;
   /** The socket, once connected (the proxy's, while the tunnel is set up). */
@@ -94,10 +103,23 @@ export class Connection implements ReadSink {
   /** Made when a message has to wait for compression (see {@linkcode SendQueue}). */
   #sendQueue: SendQueue | undefined;
 
+  /** Messages of this connection held back while `onOpen` runs. */
+  #gated: Array<string | Uint8Array> | undefined;
+  /** Settles when `onOpen` is done (reading waits for it). */
+  #gate: Promise<void> | undefined;
+  /** A message arrived in the chunk being handled (for `lastMessageAt`). */
+  #messageArrived = false;
+  /** When the last frame arrived (performance.now()), with `idleTimeout`. */
+  #lastFrameAt = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+
   /** @throws {ArgumentError} invalid headers, subprotocols or limits (checked by the protocol). */
-  constructor(owner: ConnectionOwner) {
+  constructor(owner: ConnectionOwner, attempt: number) {
     this.#owner = owner;
-    this.protocol = new ClientProtocol(owner.settings.protocol);
+    this.attempt = attempt;
+    const { plan, base } = owner.settings;
+    this.target = plan?.target;
+    this.protocol = new ClientProtocol(plan?.protocol ?? { ...base, host: "localhost", path: "/" });
   }
 
   /** Bytes given to the socket and not yet handed to the operating system. */
@@ -120,8 +142,15 @@ export class Connection implements ReadSink {
     }
     let socket: Socket;
     try {
+      if (!this.target) {
+        const plan = await planAttempt(this.#owner.settings, this.attempt);
+        if (this.ended) return; // timed out or aborted meanwhile
+        this.target = plan.target;
+        this.protocol = new ClientProtocol(plan.protocol);
+      }
       socket = await openTransport(
         this.#owner.settings,
+        this.target,
         this.#abort!.signal,
         (s) => (this.socket = s),
       );
@@ -164,6 +193,7 @@ export class Connection implements ReadSink {
   /** A chunk arrived; false holds the socket until the application catches up. */
   data(chunk: Uint8Array): boolean {
     if (this.#readDone) return false;
+    if (this.#idleTimer !== undefined) this.#lastFrameAt = performance.now();
     try {
       if (!this.#receive(chunk)) {
         this.#readingEnded();
@@ -173,6 +203,11 @@ export class Connection implements ReadSink {
       this.#receiveError(error);
       this.#readingEnded();
       return false;
+    }
+    if (this.#messageArrived) {
+      // Once per chunk, not per message: Date.now() costs 20-40 ns.
+      this.#messageArrived = false;
+      this.#owner.lastMessageAt = Date.now();
     }
     const blocker = this.#readBlocker();
     if (blocker === undefined) return true;
@@ -191,6 +226,7 @@ export class Connection implements ReadSink {
    *   the connection (a server that floods after our close frame costs at most that much).
    */
   #readBlocker(): Promise<unknown> | undefined {
+    if (this.#gate !== undefined) return this.#gate;
     if (this.#owedWrite !== undefined) return this.#owedWrite;
     const inbox = this.#owner.inbox;
     if (!inbox.paused) return undefined;
@@ -322,7 +358,9 @@ export class Connection implements ReadSink {
     const owner = this.#owner;
     switch (event.type) {
       case "message":
-        owner.inbox.deliver(event.data);
+        this.#messageArrived = true;
+        if (this.#gated) this.#gated.push(event.data);
+        else owner.inbox.deliver(event.data);
         return;
       case "open":
         this.wasOpen = true;
@@ -330,11 +368,12 @@ export class Connection implements ReadSink {
         this.#openTimer = undefined;
         this.#compression = this.protocol.compression;
         this.state = ReadyState.OPEN;
-        owner.opened(this);
         if (owner.settings.pingInterval > 0) {
           this.#keepalive = new Keepalive(this, owner);
           this.#keepalive.schedule();
         }
+        if (owner.settings.idleTimeout > 0) this.#armIdleTimer(owner.settings.idleTimeout);
+        owner.opened(this);
         return;
       case "ping":
         this.#replyQueued = true;
@@ -479,9 +518,46 @@ export class Connection implements ReadSink {
   // ---------------------------------------------------------------------------------------------
   // Timers.
 
+  /**
+   * Holds this connection's messages (and its reading) until `done` settles: `onOpen` runs
+   * before any message of the connection is delivered, and none is lost meanwhile.
+   */
+  gate(done: Promise<void>): void {
+    this.#gated = [];
+    const gate = this.#gate = done.then(() => {
+      if (this.#gate !== gate) return;
+      const held = this.#gated!;
+      this.#gate = this.#gated = undefined;
+      for (const message of held) this.#owner.inbox.deliver(message);
+      this.#resumeReading();
+    });
+  }
+
+  /** `idleTimeout`: no frame at all for that long means the peer is dead (1011). */
+  #armIdleTimer(ms: number): void {
+    const { idleTimeout } = this.#owner.settings;
+    if (this.#idleTimer === undefined) this.#lastFrameAt = performance.now();
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.ended || this.state !== ReadyState.OPEN) return;
+      const quiet = performance.now() - this.#lastFrameAt;
+      // While reading is held (the application lags), silence is ours, not the peer's.
+      if (this.#held || quiet < idleTimeout) {
+        return this.#armIdleTimer(this.#held ? idleTimeout : idleTimeout - quiet);
+      }
+      this.fail(
+        new TimeoutError("IDLE_TIMEOUT", `no frame from the server for ${idleTimeout} ms`),
+        CloseCode.INTERNAL_ERROR,
+        "idle timeout",
+      );
+    }, Math.max(1, Math.ceil(ms)));
+  }
+
   #armCloseTimer(): void {
     if (this.#closeTimer !== undefined || this.ended) return;
     this.#keepalive?.stop();
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     const { closeTimeout } = this.#owner.settings;
     if (closeTimeout === 0) return;
     this.#closeTimer = setTimeout(() => {
@@ -501,7 +577,12 @@ export class Connection implements ReadSink {
     clearTimeout(this.#openTimer);
     clearTimeout(this.#closeTimer);
     clearTimeout(this.#resumeTimer);
-    this.#openTimer = this.#closeTimer = this.#resumeTimer = undefined;
+    clearTimeout(this.#idleTimer);
+    this.#openTimer =
+      this.#closeTimer =
+      this.#resumeTimer =
+      this.#idleTimer =
+        undefined;
     this.#keepalive?.stop();
   }
 

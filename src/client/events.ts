@@ -6,11 +6,27 @@
 
 import type { CloseInfo, WebSocketError } from "../core/errors.ts";
 import type { WebSocketClient } from "./client.ts";
+import type { Outage } from "./options.ts";
 
-/** Event passed to `open` listeners. */
+/** Event passed to `open` listeners (after `onOpen`, if given, has run). */
 export interface OpenEvent {
   /** The event type. */
   readonly type: "open";
+  /** Set when this open ends an outage: a reconnection after an open connection was lost. */
+  readonly outage?: Outage;
+  /** The client that raised the event. */
+  readonly target: WebSocketClient;
+}
+
+/**
+ * Event passed to `outage` listeners, right after the `open` event of a reconnection: what may
+ * have been missed while the connection was down.
+ */
+export interface OutageEvent {
+  /** The event type. */
+  readonly type: "outage";
+  /** When the connection was lost and restored, the attempts, the last message before the loss. */
+  readonly outage: Outage;
   /** The client that raised the event. */
   readonly target: WebSocketClient;
 }
@@ -74,6 +90,8 @@ export interface ReconnectEvent {
 export interface WebSocketClientEventMap {
   /** The connection opened (again, after a reconnection). */
   open: OpenEvent;
+  /** A reconnection ended an outage (fired right after its `open`). */
+  outage: OutageEvent;
   /** The connection dropped or an attempt failed; another attempt follows. */
   reconnect: ReconnectEvent;
   /** A message arrived. */

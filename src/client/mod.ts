@@ -13,10 +13,21 @@ export {
   type ListenerOptions,
   type MessageEvent,
   type OpenEvent,
+  type OutageEvent,
   type PingEvent,
   type ReconnectEvent,
   reportListenerError,
   type WebSocketClientEventMap,
 } from "./events.ts";
-export { type ClientOptions, type MessageOptions, type SendData } from "./options.ts";
+export type {
+  ClientOptions,
+  HeadersSource,
+  MessageOptions,
+  OpenInfo,
+  Outage,
+  OutboxOptions,
+  RequestHeaders,
+  SendData,
+  UrlSource,
+} from "./options.ts";
 export { isTransient, type ReconnectOptions } from "./reconnect.ts";

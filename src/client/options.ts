@@ -7,18 +7,23 @@
 
 import type { Connector, TlsOptions } from "../adapters/socket.ts";
 import { parseProxyUrl, type ProxySettings } from "../adapters/proxy.ts";
-import { ArgumentError } from "../core/errors.ts";
+import { ArgumentError, CallbackError, type CloseInfo } from "../core/errors.ts";
 import type { ClientExtensionFactory } from "../core/extensions.ts";
+import type { HttpResponse } from "../core/http11.ts";
 import type { RandomSource } from "../core/mask.ts";
 import { type DeflateOptions, PerMessageDeflateFactory } from "../core/permessage_deflate.ts";
-import type { ClientProtocolOptions } from "../core/protocol.ts";
+import { ClientProtocol, type ClientProtocolOptions } from "../core/protocol.ts";
 import { parseWebSocketUrl, type WebSocketUrl } from "../core/uri.ts";
+import type { WebSocketClient } from "./client.ts";
 import { type ReconnectOptions, type ReconnectPolicy, reconnectPolicy } from "./reconnect.ts";
 
 /** Options of {@linkcode connect}. Every default is listed in the README. */
 export interface ClientOptions {
-  /** Extra request headers (e.g. `Authorization`). */
-  headers?: Record<string, string> | Iterable<readonly [string, string]>;
+  /**
+   * Extra request headers (e.g. `Authorization`), or a function called before every attempt that
+   * returns them (for tokens that expire).
+   */
+  headers?: RequestHeaders | HeadersSource;
   /** Subprotocols to offer, in order of preference. */
   protocols?: string | readonly string[];
   /** Milliseconds for TCP, TLS and the handshake together; 0 waits forever. Default 10,000. */
@@ -66,6 +71,77 @@ export interface ClientOptions {
    * policy. Default `false`. See {@linkcode ReconnectOptions}.
    */
   reconnect?: boolean | ReconnectOptions;
+  /**
+   * Runs on every open, awaited, before any message of that connection is delivered (messages
+   * wait, none are lost) and before the `open` event: the place to (re)subscribe. If it throws or
+   * rejects, an `error` event reports a `CallbackError` `ON_OPEN_FAILED` and the connection stays
+   * open.
+   */
+  onOpen?: (client: WebSocketClient, info: OpenInfo) => void | Promise<void>;
+  /**
+   * Holds messages sent while the client is not open (connecting, or waiting to reconnect) and
+   * sends them, in order, once it is: `true` for the defaults, or limits. Each `send` resolves
+   * when its message is written, or rejects with `OUTBOX_FULL`, `OUTBOX_EXPIRED` or, when the
+   * client gives up, `NOT_OPEN`. Default: off (`send` rejects with `NOT_OPEN` while not open).
+   */
+  outbox?: boolean | OutboxOptions;
+  /**
+   * Milliseconds without any frame from the server after which it is taken for dead
+   * (`TimeoutError` `IDLE_TIMEOUT`, close code 1011), for feeds that send heartbeats of their own
+   * and may not answer pings. 0 turns it off. Default 0.
+   */
+  idleTimeout?: number;
+}
+
+/** Request headers: an object or a list of `[name, value]` pairs. */
+export type RequestHeaders = Record<string, string> | Iterable<readonly [string, string]>;
+
+/** Returns the request headers of attempt `attempt` (1 for the first). */
+export type HeadersSource = (attempt: number) => RequestHeaders | Promise<RequestHeaders>;
+
+/**
+ * Returns the URL of attempt `attempt` (1 for the first); for services that hand out a URL per
+ * connection (Slack Socket Mode).
+ */
+export type UrlSource = (attempt: number) => string | URL | Promise<string | URL>;
+
+/** Limits of the {@linkcode ClientOptions.outbox}. */
+export interface OutboxOptions {
+  /** Most messages held. Default 1,024. */
+  maxMessages?: number;
+  /** Most bytes held (UTF-16 units for text). Default 16 MiB. */
+  maxBytes?: number;
+  /** Milliseconds a message may wait before it rejects with `OUTBOX_EXPIRED`; 0: forever. Default 60,000. */
+  ttl?: number;
+}
+
+/**
+ * What was missed while the connection was down: given to the `open` event of a reconnection,
+ * the `outage` event and `onOpen`, so that an application can resync (ARI does not replay events).
+ */
+export interface Outage {
+  /** When the open connection was lost (epoch ms). */
+  readonly lostAt: number;
+  /** When the new connection opened (epoch ms). */
+  readonly restoredAt: number;
+  /** Attempts it took (1 when the first retry succeeded). */
+  readonly attempts: number;
+  /** When the last message before the loss arrived (epoch ms), if any arrived. */
+  readonly lastMessageAt: number | undefined;
+  /** How the lost connection ended. */
+  readonly cause: CloseInfo;
+}
+
+/** What `onOpen` is told about the connection that just opened. */
+export interface OpenInfo {
+  /** The attempt that opened (1: the first attempt of this client or of this reconnection run). */
+  readonly attempt: number;
+  /** The URL connected to (without user and password). */
+  readonly url: string;
+  /** The server's handshake response. */
+  readonly response: HttpResponse;
+  /** Set when this open ends an outage (a reconnection). */
+  readonly outage: Outage | undefined;
 }
 
 /** Options of {@linkcode WebSocketClient.send}. */
@@ -82,78 +158,180 @@ export interface MessageOptions {
 /** Data accepted by {@linkcode WebSocketClient.send}. */
 export type SendData = string | Uint8Array | ArrayBuffer | ArrayBufferView;
 
+/** The outbox limits, checked. */
+export interface OutboxLimits {
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+  readonly ttl: number;
+}
+
+/** What one attempt connects to and offers. */
+export interface AttemptPlan {
+  readonly target: WebSocketUrl;
+  /** What the attempt's `ClientProtocol` is made with (it applies the defaults of the limits). */
+  readonly protocol: ClientProtocolOptions;
+}
+
 /** What every connection attempt of one client shares: the checked options. */
 export interface Settings {
-  readonly target: WebSocketUrl;
   readonly openTimeout: number;
   readonly closeTimeout: number;
   readonly pingInterval: number;
   readonly pingTimeout: number;
+  readonly idleTimeout: number;
   readonly fragmentSize: number;
   readonly maxQueue: number;
   readonly connector: Connector | undefined;
   readonly tls: TlsOptions | undefined;
   readonly proxy: ProxySettings | undefined;
   readonly reconnect: ReconnectPolicy | undefined;
-  /** What each attempt's `ClientProtocol` is made with (it applies the defaults of the limits). */
-  readonly protocol: ClientProtocolOptions;
+  readonly onOpen: ClientOptions["onOpen"];
+  readonly outbox: OutboxLimits | undefined;
+  /** The plan of every attempt when neither `url` nor `headers` is a function. */
+  readonly plan: AttemptPlan | undefined;
+  readonly url: string | URL | UrlSource;
+  readonly headers: RequestHeaders | HeadersSource | undefined;
+  /** The protocol options that do not depend on the attempt. */
+  readonly base: Omit<ClientProtocolOptions, "host" | "path" | "headers">;
 }
 
 /**
  * Checks `options` and applies the client's defaults.
  *
- * @throws {ArgumentError} bad URL or options. Headers, subprotocols and limits are checked by the
- * first `ClientProtocol`, also before any I/O.
+ * @throws {ArgumentError} bad URL or options. Headers, subprotocols and limits are checked by a
+ * `ClientProtocol`, also before any I/O (for a `url` or `headers` function: what it returns is
+ * checked before each attempt).
  */
-export function resolveSettings(url: string | URL, options: ClientOptions): Settings {
+export function resolveSettings(url: string | URL | UrlSource, options: ClientOptions): Settings {
   if (typeof options !== "object" || options === null) {
     throw new ArgumentError("INVALID_OPTION", "options must be an object");
   }
-  const target = parseWebSocketUrl(url);
+  const staticTarget = typeof url === "function" ? undefined : parseWebSocketUrl(url);
   const openTimeout = nonNegative(options, "openTimeout", 10_000);
   const closeTimeout = nonNegative(options, "closeTimeout", 10_000);
   const pingInterval = nonNegative(options, "pingInterval", 20_000);
   const pingTimeout = nonNegative(options, "pingTimeout", 20_000);
+  const idleTimeout = nonNegative(options, "idleTimeout", 0);
   const fragmentSize = nonNegative(options, "fragmentSize", 0);
   const maxQueue = Math.max(1, nonNegative(options, "maxQueue", 1024));
-  const headers = normalizeHeaders(options.headers);
-  if (target.authorization && !headers.some(([n]) => n.toLowerCase() === "authorization")) {
-    headers.push(["Authorization", target.authorization]);
-  }
+  const staticHeaders = typeof options.headers === "function"
+    ? undefined
+    : normalizeHeaders(options.headers);
   if (options.connector !== undefined && typeof options.connector !== "function") {
     throw new ArgumentError("INVALID_OPTION", "connector must be a function");
   }
-  return {
-    target,
+  if (options.onOpen !== undefined && typeof options.onOpen !== "function") {
+    throw new ArgumentError("INVALID_OPTION", "onOpen must be a function");
+  }
+  const base: Settings["base"] = {
+    protocols: options.protocols === undefined
+      ? []
+      : typeof options.protocols === "string"
+      ? [options.protocols]
+      : [...options.protocols],
+    extensions: [
+      ...(options.extensions ?? []),
+      ...(options.compression === false ? [] : [
+        new PerMessageDeflateFactory(options.compression === true ? {} : options.compression),
+      ]),
+    ],
+    maxMessageSize: options.maxMessageSize,
+    maxFragments: options.maxFragments,
+    random: options.random,
+  };
+  const settings: Settings = {
     openTimeout,
     closeTimeout,
     pingInterval,
     pingTimeout,
+    idleTimeout,
     fragmentSize,
     maxQueue,
     connector: options.connector,
     tls: options.tls,
     reconnect: reconnectPolicy(options.reconnect),
     proxy: options.proxy === undefined ? undefined : parseProxyUrl(options.proxy),
-    protocol: {
-      host: target.host,
-      path: target.path,
-      headers,
-      protocols: options.protocols === undefined
-        ? []
-        : typeof options.protocols === "string"
-        ? [options.protocols]
-        : [...options.protocols],
-      extensions: [
-        ...(options.extensions ?? []),
-        ...(options.compression === false ? [] : [
-          new PerMessageDeflateFactory(options.compression === true ? {} : options.compression),
-        ]),
-      ],
-      maxMessageSize: options.maxMessageSize,
-      maxFragments: options.maxFragments,
-      random: options.random,
-    },
+    onOpen: options.onOpen,
+    outbox: outboxLimits(options.outbox),
+    plan: staticTarget && staticHeaders ? makePlan(staticTarget, staticHeaders, base) : undefined,
+    url,
+    headers: options.headers,
+    base,
+  };
+  // Subprotocols, limits and static headers are checked now, before any I/O.
+  new ClientProtocol({
+    ...base,
+    host: "localhost",
+    path: "/",
+    headers: staticHeaders ?? [],
+  });
+  return settings;
+}
+
+function makePlan(
+  target: WebSocketUrl,
+  headers: Array<readonly [string, string]>,
+  base: Settings["base"],
+): AttemptPlan {
+  if (target.authorization && !headers.some(([n]) => n.toLowerCase() === "authorization")) {
+    headers.push(["Authorization", target.authorization]);
+  }
+  return { target, protocol: { ...base, host: target.host, path: target.path, headers } };
+}
+
+/**
+ * The plan of attempt `attempt`: the static one, or what the `url` and `headers` functions
+ * return now.
+ *
+ * @throws {CallbackError} (as a rejection) a function threw or rejected.
+ * @throws {ArgumentError} (as a rejection) it returned a bad URL or headers.
+ */
+export function planAttempt(
+  settings: Settings,
+  attempt: number,
+): AttemptPlan | Promise<AttemptPlan> {
+  if (settings.plan) return settings.plan;
+  return (async () => {
+    const { url, headers } = settings;
+    let raw: string | URL;
+    try {
+      raw = typeof url === "function" ? await url(attempt) : url;
+    } catch (error) {
+      throw new CallbackError("URL_CALLBACK_FAILED", `the url function failed: ${error}`, {
+        cause: error,
+      });
+    }
+    let init: RequestHeaders | undefined;
+    try {
+      init = typeof headers === "function" ? await headers(attempt) : headers;
+    } catch (error) {
+      throw new CallbackError("HEADERS_CALLBACK_FAILED", `the headers function failed: ${error}`, {
+        cause: error,
+      });
+    }
+    const plan = makePlan(parseWebSocketUrl(raw), normalizeHeaders(init), settings.base);
+    new ClientProtocol(plan.protocol); // checks the headers the function returned
+    return plan;
+  })();
+}
+
+function outboxLimits(option: ClientOptions["outbox"]): OutboxLimits | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option !== true && (typeof option !== "object" || option === null)) {
+    throw new ArgumentError("INVALID_OPTION", "outbox must be a boolean or an object");
+  }
+  const o = option === true ? {} : option;
+  const limit = (name: keyof OutboxOptions, fallback: number, min: number) => {
+    const value = o[name] ?? fallback;
+    if (typeof value !== "number" || Number.isNaN(value) || value < min) {
+      throw new ArgumentError("INVALID_OPTION", `outbox.${name} must be a number >= ${min}`);
+    }
+    return value;
+  };
+  return {
+    maxMessages: limit("maxMessages", 1024, 1),
+    maxBytes: limit("maxBytes", 16 * 1024 * 1024, 1),
+    ttl: limit("ttl", 60_000, 0),
   };
 }
 
@@ -168,9 +346,7 @@ function nonNegative(options: ClientOptions, name: keyof ClientOptions, fallback
   return value;
 }
 
-function normalizeHeaders(
-  headers: ClientOptions["headers"],
-): Array<readonly [string, string]> {
+function normalizeHeaders(headers: RequestHeaders | undefined): Array<readonly [string, string]> {
   if (headers === undefined) return [];
   if (typeof headers !== "object" || headers === null) {
     throw new ArgumentError("INVALID_OPTION", "headers must be an object or a list of pairs");

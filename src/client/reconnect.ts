@@ -7,6 +7,7 @@
 import {
   AbortError,
   ArgumentError,
+  CallbackError,
   type CloseInfo,
   HandshakeError,
   InvalidStateError,
@@ -17,7 +18,10 @@ import {
 /**
  * When and how fast to reconnect. Delays follow RFC 6455 §7.2.3: the first is random in
  * `[0, initialDelay]`, the next ones grow by `factor` up to `maxDelay`, each randomized ("full
- * jitter") so that many clients do not reconnect in step. The count restarts after each open.
+ * jitter") so that many clients do not reconnect in step. The count restarts once a connection
+ * has stayed open `resetAfter` ms. The server's hints lengthen a delay (never beyond `maxDelay`):
+ * `Retry-After` on a 429 or 503 answer, close code 1012 (service restart: at least
+ * `initialDelay`) and 1013 (try again later: at least the full backoff bound, no jitter below it).
  */
 export interface ReconnectOptions {
   /** Most attempts in a row before giving up. Default `Infinity`. */
@@ -35,6 +39,11 @@ export interface ReconnectOptions {
    * 1003, 1007–1010.
    */
   shouldReconnect?: (info: CloseInfo) => boolean;
+  /**
+   * Milliseconds a connection must stay open before the attempt count (and so the backoff)
+   * restarts, so that a server that accepts and drops at once is not hammered. Default 5,000.
+   */
+  resetAfter?: number;
 }
 
 /**
@@ -48,6 +57,7 @@ export function isTransient(info: CloseInfo): boolean {
   }
   if (error instanceof NetworkError) return error.code !== "TLS_ERROR";
   if (error instanceof TimeoutError) return true;
+  if (error instanceof CallbackError) return error.code !== "ON_OPEN_FAILED";
   if (
     error instanceof ArgumentError || error instanceof AbortError ||
     error instanceof InvalidStateError
@@ -65,6 +75,8 @@ export function isTransient(info: CloseInfo): boolean {
 export class ReconnectPolicy {
   readonly #options: Required<ReconnectOptions>;
   #attempt = 0;
+  /** When the last connection opened (performance.now()), until the next loss. */
+  #openedAt: number | undefined;
 
   /** @throws {ArgumentError} `INVALID_OPTION` for a bad option. */
   constructor(options: ReconnectOptions) {
@@ -84,13 +96,14 @@ export class ReconnectPolicy {
       initialDelay: number("initialDelay", 1000, 0),
       maxDelay: number("maxDelay", 30_000, 0),
       factor: number("factor", 2, 1),
+      resetAfter: number("resetAfter", 5000, 0),
       shouldReconnect,
     };
   }
 
-  /** A connection opened: the next loss starts counting from 1 again. */
+  /** A connection opened: if it stays open `resetAfter` ms, the next loss counts from 1 again. */
   opened(): void {
-    this.#attempt = 0;
+    this.#openedAt = performance.now();
   }
 
   /**
@@ -99,11 +112,37 @@ export class ReconnectPolicy {
    */
   next(info: CloseInfo): { attempt: number; delay: number } | undefined {
     const o = this.#options;
+    if (this.#openedAt !== undefined) {
+      if (performance.now() - this.#openedAt >= o.resetAfter) this.#attempt = 0;
+      this.#openedAt = undefined;
+    }
     if (this.#attempt >= o.maxAttempts || !o.shouldReconnect(info)) return undefined;
     const attempt = ++this.#attempt;
     const bound = Math.min(o.maxDelay, o.initialDelay * o.factor ** (attempt - 1));
-    return { attempt, delay: Math.round(Math.random() * bound) }; // RFC 6455 §7.2.3, full jitter
+    let delay = Math.round(Math.random() * bound); // RFC 6455 §7.2.3, full jitter
+    const code = info.received?.code;
+    if (code === 1012) delay = Math.max(delay, Math.min(o.initialDelay, o.maxDelay));
+    if (code === 1013) delay = Math.max(delay, Math.round(bound));
+    const retryAfter = retryAfterMs(info);
+    if (retryAfter !== undefined) delay = Math.max(delay, Math.min(retryAfter, o.maxDelay));
+    return { attempt, delay };
   }
+}
+
+/**
+ * The `Retry-After` of a 429 or 503 handshake answer, in ms (RFC 9110 §10.2.3: seconds, or an
+ * HTTP date), or undefined.
+ */
+export function retryAfterMs(info: CloseInfo, now: number = Date.now()): number | undefined {
+  const error = info.error;
+  if (!(error instanceof HandshakeError) || (error.status !== 429 && error.status !== 503)) {
+    return undefined;
+  }
+  const value = error.headers?.["retry-after"]?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 /** The policy of the `reconnect` option, or `undefined` when it is off. */

@@ -9,6 +9,7 @@ import { defaultConnector } from "../adapters/detect.ts";
 import { openTunnel } from "../adapters/proxy.ts";
 import type { Socket } from "../adapters/socket.ts";
 import { ArgumentError } from "../core/errors.ts";
+import type { WebSocketUrl } from "../core/uri.ts";
 import type { Settings } from "./options.ts";
 
 /**
@@ -21,10 +22,11 @@ import type { Settings } from "./options.ts";
  */
 export async function openTransport(
   settings: Settings,
+  target: WebSocketUrl,
   signal: AbortSignal,
   track: (socket: Socket) => void,
 ): Promise<Socket> {
-  const { target, proxy } = settings;
+  const { proxy } = settings;
   const connector = settings.connector ?? (await defaultConnector());
   if (!proxy) {
     return connector({

@@ -4,13 +4,15 @@
  *
  * ```
  * WebSocketError                 base class; `code` is stable
- * ├── ArgumentError              a bad URL, option, header, close code, payload, Regex (misuse)
- * ├── InvalidStateError          an operation the connection's state does not allow (misuse)
+ * ├── ArgumentError              a bad URL, option, header, close code, payload (misuse)
+ * ├── InvalidStateError          an operation the connection's state does not allow; the outbox
+ * │                              refused or dropped a message (full, expired)
  * ├── NetworkError               the TCP or TLS connection failed (refused, DNS, reset, TLS)
- * ├── TimeoutError               open, close or keepalive deadline passed
+ * ├── TimeoutError               open, close, keepalive or idle deadline passed
  * ├── AbortError                 the caller's AbortSignal fired
  * ├── HandshakeError             the server's HTTP response was refused; carries status, headers
  * ├── ProtocolError              the server broke RFC 6455/7692; carries the close code we sent
+ * ├── CallbackError              a function given in the options (url, headers, onOpen) failed
  * └── ConnectionClosedError      the connection is closed; carries both close frames
  * ```
  *
@@ -62,7 +64,11 @@ export class ArgumentError extends WebSocketError {
 }
 
 /** Codes of {@linkcode InvalidStateError}. */
-export type InvalidStateErrorCode = "NOT_OPEN" | "NOT_CONNECTING";
+export type InvalidStateErrorCode =
+  | "NOT_OPEN"
+  | "NOT_CONNECTING"
+  | "OUTBOX_FULL"
+  | "OUTBOX_EXPIRED";
 
 /** The operation is not allowed in the connection's current state (e.g. `send` after close). */
 export class InvalidStateError extends WebSocketError {
@@ -97,9 +103,12 @@ export class NetworkError extends WebSocketError {
 }
 
 /** Codes of {@linkcode TimeoutError}. */
-export type TimeoutErrorCode = "OPEN_TIMEOUT" | "CLOSE_TIMEOUT" | "PING_TIMEOUT";
+export type TimeoutErrorCode = "OPEN_TIMEOUT" | "CLOSE_TIMEOUT" | "PING_TIMEOUT" | "IDLE_TIMEOUT";
 
-/** A deadline passed: opening (`openTimeout`), closing (`closeTimeout`) or keepalive (`pingTimeout`). */
+/**
+ * A deadline passed: opening (`openTimeout`), closing (`closeTimeout`), keepalive (`pingTimeout`)
+ * or silence from the peer (`idleTimeout`).
+ */
 export class TimeoutError extends WebSocketError {
   /** The stable error code (listed in the README). */
   declare readonly code: TimeoutErrorCode;
@@ -118,6 +127,27 @@ export class AbortError extends WebSocketError {
   constructor(message = "The operation was aborted", options?: WebSocketErrorOptions) {
     super("ABORTED", message, options);
     this.name = "AbortError";
+  }
+}
+
+/** Codes of {@linkcode CallbackError}: which function failed. */
+export type CallbackErrorCode =
+  | "URL_CALLBACK_FAILED"
+  | "HEADERS_CALLBACK_FAILED"
+  | "ON_OPEN_FAILED";
+
+/**
+ * A function given in the options threw or rejected: `url` or `headers` (that attempt fails and
+ * the reconnect policy decides; the default retries) or `onOpen` (reported as an `error` event; the
+ * connection stays open). `cause` holds what it threw.
+ */
+export class CallbackError extends WebSocketError {
+  /** The stable error code (listed in the README). */
+  declare readonly code: CallbackErrorCode;
+  /** Creates the error; `options.cause` keeps what the function threw. */
+  constructor(code: CallbackErrorCode, message: string, options?: WebSocketErrorOptions) {
+    super(code, message, options);
+    this.name = "CallbackError";
   }
 }
 
