@@ -93,6 +93,43 @@ export class WebSocketClient {
   readonly #inbox: Inbox;
   /** What the connections of this client call back (one object for all of them). */
   readonly #owner: ConnectionOwner;
+
+  /**
+   * The client as its connections see it: a small object of this nested class, which alone
+   * reaches the client's private methods without public ones on the client. Its methods live on
+   * the prototype: closures for each would cost ~250 B more per idle connection.
+   */
+  static readonly #Owner = class implements ConnectionOwner {
+    readonly #client: WebSocketClient;
+    readonly settings: Settings;
+    readonly listeners: Listeners;
+    readonly inbox: Inbox;
+    lastMessageAt: number | undefined;
+    constructor(client: WebSocketClient) {
+      this.#client = client;
+      this.settings = client.#settings;
+      this.listeners = client.#listeners;
+      this.inbox = client.#inbox;
+    }
+    get target(): WebSocketClient {
+      return this.#client;
+    }
+    opened(connection: Connection): void {
+      this.#client.#opened(connection);
+    }
+    ended(connection: Connection, info: CloseInfo): void {
+      this.#client.#ended(connection, info);
+    }
+    measured(rtt: number): void {
+      this.#client.#latency = rtt;
+    }
+    stateError(error: unknown): unknown {
+      return this.#client.#stateError(error);
+    }
+    nextPingId(): number {
+      return ++this.#client.#pingCounter;
+    }
+  };
   /** The current attempt (the last one, once closed). */
   #connection: Connection;
   #everOpen = false;
@@ -122,18 +159,7 @@ export class WebSocketClient {
   constructor(url: string | URL | UrlSource, options: ClientOptions = {}) {
     this.#settings = resolveSettings(url, options);
     this.#inbox = new Inbox(this.#listeners, this, this.#settings.maxQueue);
-    this.#owner = {
-      settings: this.#settings,
-      listeners: this.#listeners,
-      inbox: this.#inbox,
-      target: this,
-      opened: (connection) => this.#opened(connection),
-      ended: (connection, info) => this.#ended(connection, info),
-      measured: (rtt) => (this.#latency = rtt),
-      stateError: (error) => this.#stateError(error),
-      nextPingId: () => ++this.#pingCounter,
-      lastMessageAt: undefined,
-    };
+    this.#owner = new WebSocketClient.#Owner(this);
     this.#connection = new Connection(this.#owner, 1);
     this.opened = new Promise((resolve, reject) => {
       this.#resolveOpened = resolve;

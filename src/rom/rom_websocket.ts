@@ -6,7 +6,12 @@
  * @module
  */
 
-import { type ClientOptions, reportListenerError, WebSocketClient } from "../client/mod.ts";
+import {
+  type ClientOptions,
+  reportListenerError,
+  type RequestHeaders,
+  WebSocketClient,
+} from "../client/mod.ts";
 import { base64 } from "../core/bytes.ts";
 import { ArgumentError, type WebSocketError } from "../core/errors.ts";
 import { ReadyState } from "../core/protocol.ts";
@@ -227,15 +232,12 @@ export class RomWebSocket {
       return false;
     }
     const { binary: _binary, ...clientOptions } = this.#options;
-    const headers: Array<[string, string]> = [...this.#headers];
-    if (clientOptions.headers) {
-      const extra = Symbol.iterator in clientOptions.headers
-        ? [...clientOptions.headers as Iterable<readonly [string, string]>]
-        : Object.entries(clientOptions.headers);
-      for (const [n, v] of extra) {
-        if (!headers.some(([h]) => h.toLowerCase() === n.toLowerCase())) headers.push([n, v]);
-      }
-    }
+    const own = [...this.#headers];
+    const given = clientOptions.headers;
+    // A headers function (tokens that expire) is called before every attempt, as for the client.
+    const headers = typeof given === "function"
+      ? async (attempt: number) => mergeHeaders(own, await given(attempt))
+      : mergeHeaders(own, given);
     let client: WebSocketClient;
     try {
       client = new WebSocketClient(String(uri), {
@@ -368,4 +370,20 @@ export class RomWebSocket {
       reportListenerError(error); // the connection goes on, as the component's did
     }
   }
+}
+
+/** `own` headers, then those of `extra` whose names `own` does not have. */
+function mergeHeaders(
+  own: ReadonlyArray<readonly [string, string]>,
+  extra: RequestHeaders | undefined,
+): Array<[string, string]> {
+  const headers: Array<[string, string]> = own.map(([n, v]) => [n, v]);
+  if (!extra) return headers;
+  const pairs = Symbol.iterator in extra
+    ? [...extra as Iterable<readonly [string, string]>]
+    : Object.entries(extra);
+  for (const [n, v] of pairs) {
+    if (!headers.some(([h]) => h.toLowerCase() === n.toLowerCase())) headers.push([n, v]);
+  }
+  return headers;
 }

@@ -7,7 +7,13 @@
 
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
-import { ArgumentError, type CloseInfo, HandshakeError, NetworkError } from "../../mod.ts";
+import {
+  ArgumentError,
+  CallbackError,
+  type CloseInfo,
+  HandshakeError,
+  NetworkError,
+} from "../../mod.ts";
 import { isTransient, ReconnectPolicy, reconnectPolicy } from "../../src/client/reconnect.ts";
 
 const drop: CloseInfo = { code: 1006, reason: "", wasClean: false };
@@ -40,12 +46,56 @@ describe("ReconnectPolicy", () => {
   });
 
   it("numbers attempts from 1, restarts after an open, and gives up after maxAttempts", () => {
-    const policy = new ReconnectPolicy({ maxAttempts: 2, initialDelay: 0 });
+    const policy = new ReconnectPolicy({ maxAttempts: 2, initialDelay: 0, resetAfter: 0 });
     assert.equal(policy.next(drop)?.attempt, 1);
     assert.equal(policy.next(drop)?.attempt, 2);
     assert.equal(policy.next(drop), undefined, "a third attempt in a row is refused");
     policy.opened();
     assert.equal(policy.next(drop)?.attempt, 1, "the count restarts once a connection opened");
+  });
+
+  it("restarts the count only after a connection stayed open resetAfter ms", async () => {
+    const flapping = new ReconnectPolicy({ initialDelay: 0, resetAfter: 60_000 });
+    assert.equal(flapping.next(drop)?.attempt, 1);
+    flapping.opened(); // dropped at once: a flapping server
+    assert.equal(flapping.next(drop)?.attempt, 2, "not restarted: open for less than resetAfter");
+    flapping.opened();
+    assert.equal(flapping.next(drop)?.attempt, 3);
+    const steady = new ReconnectPolicy({ initialDelay: 0, resetAfter: 20 });
+    assert.equal(steady.next(drop)?.attempt, 1);
+    steady.opened();
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(steady.next(drop)?.attempt, 1, "restarted: open for longer than resetAfter");
+  });
+
+  it("server hints lengthen the delay: 1012, 1013, Retry-After on 429/503 (capped by maxDelay)", () => {
+    Math.random = () => 0; // without hints every delay would be 0
+    const options = { initialDelay: 300, factor: 2, maxDelay: 5000, resetAfter: 0 };
+    const closed = (code: number): CloseInfo => ({
+      code,
+      reason: "",
+      wasClean: true,
+      received: { code, reason: "" },
+    });
+    assert.equal(new ReconnectPolicy(options).next(drop)!.delay, 0);
+    assert.equal(new ReconnectPolicy(options).next(closed(1012))!.delay, 300, "1012: initialDelay");
+    const tryLater = new ReconnectPolicy(options);
+    assert.equal(tryLater.next(closed(1013))!.delay, 300, "1013: the full bound, attempt 1");
+    assert.equal(tryLater.next(closed(1013))!.delay, 600, "1013: the full bound, attempt 2");
+    const refused = (status: number, retryAfter: string): CloseInfo => ({
+      ...drop,
+      error: new HandshakeError("UNEXPECTED_STATUS", "x", {
+        status,
+        headers: { "retry-after": retryAfter },
+      }),
+    });
+    assert.equal(new ReconnectPolicy(options).next(refused(503, "2"))!.delay, 2000);
+    assert.equal(new ReconnectPolicy(options).next(refused(429, "120"))!.delay, 5000, "capped");
+    const date = new Date(Date.now() + 3000).toUTCString();
+    const byDate = new ReconnectPolicy(options).next(refused(503, date))!.delay;
+    assert.ok(byDate > 1000 && byDate <= 3000, `an HTTP date: ${byDate} ms`);
+    assert.equal(new ReconnectPolicy(options).next(refused(500, "2"))!.delay, 0, "only 429/503");
+    assert.equal(new ReconnectPolicy(options).next(refused(503, "soon"))!.delay, 0, "malformed");
   });
 
   it("asks shouldReconnect with the CloseInfo, only while attempts remain", () => {
@@ -70,6 +120,7 @@ describe("ReconnectPolicy", () => {
         { factor: 0.5 },
         { factor: "2" as unknown as number },
         { shouldReconnect: 1 as unknown as () => boolean },
+        { resetAfter: -1 },
       ]
     ) {
       assert.throws(
@@ -107,5 +158,8 @@ describe("isTransient", () => {
       assert.equal(isTransient(info({ code, received, wasClean: true })), expected, `code ${code}`);
     }
     assert.equal(isTransient(info({ error: new ArgumentError("INVALID_OPTION", "x") })), false);
+    // A url or headers function that failed (e.g. the HTTPS call for a Slack URL) is retried.
+    assert.equal(isTransient(info({ error: new CallbackError("URL_CALLBACK_FAILED", "x") })), true);
+    assert.equal(isTransient(info({ error: new CallbackError("ON_OPEN_FAILED", "x") })), false);
   });
 });
