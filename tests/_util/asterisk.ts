@@ -16,6 +16,10 @@
  * }
  * ```
  *
+ * `halt()` and `start()` (or `restart()`) take Asterisk down and bring it back on the same port,
+ * with the same directory (configuration, database), for tests of what a client does across a
+ * restart; `stop()` ends it for good.
+ *
  * Environment overrides: `ASTERISK_BIN` (binary path; empty, `0` or `none` disables),
  * `ASTERISK_MODULES` (module directory), `ASTERISK_DATA` (a directory holding `documentation/`),
  * `ROM_ASTERISK_FIXTURES` (template directory).
@@ -62,6 +66,14 @@ export interface StopOptions {
   force?: boolean;
 }
 
+/** Options of {@link Asterisk.start}. */
+export interface RestartOptions extends StopOptions {
+  /** How long to wait for ARI to answer, in ms (default: the `startTimeout` of `startAsterisk`). */
+  startTimeout?: number;
+  /** For {@link Asterisk.restart}: ms between the exit and the new start (default 0). */
+  downtime?: number;
+}
+
 /** The channel returned by {@link Asterisk.originate} (the ARI `Channel` JSON). */
 export interface OriginatedChannel {
   /** Channel id (the `channel.id` of the events that follow). */
@@ -88,8 +100,10 @@ export interface Asterisk {
   readonly password: string;
   /** `Basic <base64(user:password)>`, the value of an `Authorization` header. */
   readonly authorization: string;
-  /** Process id of Asterisk. */
+  /** Process id of the current (or last) Asterisk process. */
   readonly pid: number;
+  /** Whether an Asterisk process is running (false once halted or stopped). */
+  readonly running: boolean;
   /** The per-run temporary directory (configuration, database, control socket). */
   readonly dir: string;
   /**
@@ -109,7 +123,19 @@ export interface Asterisk {
    * removes the temporary directory. Calling it again returns the same promise.
    */
   stop(opts?: StopOptions): Promise<void>;
-  /** Everything Asterisk wrote to stdout and stderr so far (the last 1 MiB). */
+  /**
+   * Stops the Asterisk process like {@link stop} (SIGTERM, or SIGKILL with `force`), but keeps
+   * the directory and the port for {@link start}. Resolves once the process has exited.
+   */
+  halt(opts?: StopOptions): Promise<void>;
+  /**
+   * Starts a halted Asterisk again, on the same port with the same directory; resolves once
+   * `GET /ari/asterisk/info` answers 200. While the port is taken it retries until `startTimeout`.
+   */
+  start(opts?: RestartOptions): Promise<void>;
+  /** {@link halt}, then `downtime` ms, then {@link start}. */
+  restart(opts?: RestartOptions): Promise<void>;
+  /** Everything Asterisk wrote to stdout and stderr so far, over every start (the last 1 MiB each). */
   output(): string;
 }
 
@@ -276,10 +302,12 @@ function prepareDir(dir: string, values: Record<string, string>, data: string | 
 /** A child whose stdin is a pipe from this process: when this process dies, the pipe reaches
  * EOF and the watchdog kills Asterisk and removes the directory. It runs in its own session,
  * so a Ctrl-C to the test's process group does not take it down first. */
-function startWatchdog(pid: number, dir: string): ChildProcess | undefined {
+function startWatchdog(pid: number | undefined, dir: string): ChildProcess | undefined {
   try {
-    const script = 'read _ignored; kill -KILL "$1" 2>/dev/null; sleep 1; rm -rf "$2"';
-    const dog = spawn("/bin/sh", ["-c", script, "rom-asterisk-watchdog", String(pid), dir], {
+    // No pid (a halted Asterisk): only the directory is removed.
+    const script =
+      'read _ignored; [ -n "$1" ] && kill -KILL "$1" 2>/dev/null; sleep 1; rm -rf "$2"';
+    const dog = spawn("/bin/sh", ["-c", script, "rom-asterisk-watchdog", String(pid ?? ""), dir], {
       stdio: ["pipe", "ignore", "ignore"],
       detached: true,
     });
@@ -442,6 +470,8 @@ export async function startAsterisk(opts: StartAsteriskOptions = {}): Promise<As
         user,
         password,
         authorization,
+        bin,
+        startTimeout,
       });
     } catch (err) {
       await cleanup();
@@ -505,10 +535,58 @@ interface HandleParts {
   user: string;
   password: string;
   authorization: string;
+  bin: string;
+  startTimeout: number;
 }
 
 function makeHandle(p: HandleParts): Asterisk {
   let stopping: Promise<void> | undefined;
+  /** The output of the processes before the current one. */
+  const earlier: string[] = [];
+  /** halt/start/stop run one after the other. */
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(op: () => Promise<T>): Promise<T> => {
+    const run = queue.then(op, op);
+    queue = run.catch(() => {});
+    return run;
+  };
+  const output = () => [...earlier, p.attempt.output()].join("\n[harness] restarted\n");
+
+  const halt = async (opts: StopOptions = {}) => {
+    if (p.attempt.hasExited()) return;
+    // If Asterisk does not die, this throws and the watchdog stays to kill it at exit.
+    await terminate(p.attempt, opts.force === true);
+    if (p.dog !== undefined) killWatchdog(p.dog);
+    p.dog = startWatchdog(undefined, p.dir); // removes the directory if this process dies now
+  };
+
+  const start = async (opts: RestartOptions = {}) => {
+    if (stopping) throw new Error("Asterisk.start: stopped for good");
+    if (!p.attempt.hasExited()) return;
+    const timeout = opts.startTimeout ?? p.startTimeout;
+    const started = Date.now();
+    for (;;) {
+      earlier.push(p.attempt.output());
+      p.attempt = launch(p.bin, p.dir);
+      if (p.dog !== undefined) killWatchdog(p.dog);
+      p.dog = startWatchdog(p.attempt.child.pid, p.dir);
+      const left = Math.max(1000, timeout - (Date.now() - started));
+      let ready: "ready" | "bind";
+      try {
+        ready = await waitReady(p.attempt, `${p.baseUrl}/ari/asterisk/info`, p.authorization, left);
+      } catch (err) {
+        await terminate(p.attempt, true).catch(() => {});
+        throw err;
+      }
+      if (ready === "ready") return;
+      // The port is still (or already) taken by someone else: it cannot change, so wait.
+      await terminate(p.attempt, true);
+      if (Date.now() - started > timeout) {
+        throw new Error(`Asterisk.start: port ${p.port} stayed taken\n${tail(output())}`);
+      }
+      await delay(250);
+    }
+  };
 
   const ari = async (method: string, route: string, body?: unknown): Promise<unknown> => {
     const headers: Record<string, string> = { authorization: p.authorization };
@@ -536,7 +614,12 @@ function makeHandle(p: HandleParts): Asterisk {
     user: p.user,
     password: p.password,
     authorization: p.authorization,
-    pid: p.attempt.child.pid ?? 0,
+    get pid() {
+      return p.attempt.child.pid ?? 0;
+    },
+    get running() {
+      return !p.attempt.hasExited();
+    },
     dir: p.dir,
     ari,
     async originate(opts: OriginateOptions = {}): Promise<OriginatedChannel> {
@@ -557,14 +640,29 @@ function makeHandle(p: HandleParts): Asterisk {
       }
     },
     stop(opts: StopOptions = {}): Promise<void> {
-      stopping ??= (async () => {
+      stopping ??= serial(async () => {
         // If Asterisk does not die, this throws and the watchdog stays to kill it at exit.
         await terminate(p.attempt, opts.force === true);
         if (p.dog !== undefined) killWatchdog(p.dog);
         fs.rmSync(p.dir, { recursive: true, force: true });
-      })();
+      });
       return stopping;
     },
-    output: p.attempt.output,
+    halt(opts?: StopOptions): Promise<void> {
+      if (stopping) return Promise.reject(new Error("Asterisk.halt: stopped for good"));
+      return serial(() => halt(opts));
+    },
+    start(opts?: RestartOptions): Promise<void> {
+      return serial(() => start(opts));
+    },
+    restart(opts: RestartOptions = {}): Promise<void> {
+      if (stopping) return Promise.reject(new Error("Asterisk.restart: stopped for good"));
+      return serial(async () => {
+        await halt(opts);
+        if (opts.downtime) await delay(opts.downtime);
+        await start(opts);
+      });
+    },
+    output,
   };
 }
