@@ -150,6 +150,8 @@ export class WebSocketClient {
   #lostAt: number | undefined;
   #lossCause: CloseInfo | undefined;
   #attemptsSinceLoss = 0;
+  /** Attempts made so far, the first included (what `url` and `headers` functions are told). */
+  #attempts = 1;
 
   /**
    * Starts connecting at once; prefer {@linkcode connect}, which waits for `opened`.
@@ -464,7 +466,7 @@ export class WebSocketClient {
       this.#reconnectTimer = undefined;
       if (this.#closing) return;
       if (this.#lostAt !== undefined) this.#attemptsSinceLoss++;
-      this.#connection = new Connection(this.#owner, next.attempt); // options checked already
+      this.#connection = new Connection(this.#owner, ++this.#attempts); // options checked already
       this.#connection.start();
     }, next.delay);
     this.#listeners.emit("reconnect", {

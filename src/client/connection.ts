@@ -61,7 +61,7 @@ export class Connection implements ReadSink {
   protocol: ClientProtocol;
   /** What this attempt connects to, once known. */
   target: WebSocketUrl | undefined;
-  /** The attempt's number in its run (1 for the first attempt, or the first after a loss). */
+  /** The attempt's number, counting every attempt of the client (1 for the first). */
   readonly attempt: number;
   /** CONNECTING, OPEN or CLOSING; the client is CLOSED only once everything has settled. */
   state: ReadyState = ReadyState.CONNECTING;
@@ -372,7 +372,10 @@ export class Connection implements ReadSink {
           this.#keepalive = new Keepalive(this, owner);
           this.#keepalive.schedule();
         }
-        if (owner.settings.idleTimeout > 0) this.#armIdleTimer(owner.settings.idleTimeout);
+        if (owner.settings.idleTimeout > 0) {
+          this.#lastFrameAt = performance.now();
+          this.#armIdleTimer(owner.settings.idleTimeout);
+        }
         owner.opened(this);
         return;
       case "ping":
@@ -536,7 +539,6 @@ export class Connection implements ReadSink {
   /** `idleTimeout`: no frame at all for that long means the peer is dead (1011). */
   #armIdleTimer(ms: number): void {
     const { idleTimeout } = this.#owner.settings;
-    if (this.#idleTimer === undefined) this.#lastFrameAt = performance.now();
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined;
       if (this.ended || this.state !== ReadyState.OPEN) return;

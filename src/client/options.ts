@@ -96,12 +96,12 @@ export interface ClientOptions {
 /** Request headers: an object or a list of `[name, value]` pairs. */
 export type RequestHeaders = Record<string, string> | Iterable<readonly [string, string]>;
 
-/** Returns the request headers of attempt `attempt` (1 for the first). */
+/** Returns the request headers of attempt `attempt` (1, 2, ...: every attempt of the client). */
 export type HeadersSource = (attempt: number) => RequestHeaders | Promise<RequestHeaders>;
 
 /**
- * Returns the URL of attempt `attempt` (1 for the first); for services that hand out a URL per
- * connection (Slack Socket Mode).
+ * Returns the URL of attempt `attempt` (1, 2, ...: every attempt of the client); for services that
+ * hand out a URL per connection (Slack Socket Mode).
  */
 export type UrlSource = (attempt: number) => string | URL | Promise<string | URL>;
 
@@ -134,7 +134,7 @@ export interface Outage {
 
 /** What `onOpen` is told about the connection that just opened. */
 export interface OpenInfo {
-  /** The attempt that opened (1: the first attempt of this client or of this reconnection run). */
+  /** The attempt that opened (1, 2, ...: every attempt of the client counts). */
   readonly attempt: number;
   /** The URL connected to (without user and password). */
   readonly url: string;
