@@ -265,7 +265,8 @@ describe("WebSocketClient against a real Asterisk across a restart (ARI)", () =>
       assert.equal(calls.length, 2, "onOpen ran again");
       const second = calls[1];
       assert.equal(second.info.outage, outage, "onOpen got the same outage report");
-      assert.equal(second.info.attempt, outage.attempts, "the attempt that opened");
+      // Every attempt of the client counts: the first connection was attempt 1.
+      assert.equal(second.info.attempt, 1 + outage.attempts, "the attempt that opened");
       assert.ok(outage.restoredAt <= second.startedAt, "onOpen after the restoration");
       assert.equal(second.deliveredWhileRunning, 0, "no event while onOpen ran");
       await waitFor(() => stasisStart(second.heldChannel!) !== undefined, WAIT, "held StasisStart");
