@@ -2,6 +2,9 @@
  * `connect()` and `WebSocketClient`: the public face of a connection, and the reconnect loop
  * that keeps one client object alive across {@linkcode Connection}s (one per attempt).
  *
+ * The class is ~440 lines, most of them the documented public members; the work is done in the
+ * rooms beside it (connection, inbox, events, options, reconnect, outbox).
+ *
  * @module
  */
 

@@ -5,6 +5,13 @@
  * ended is handed to its owner, the {@linkcode WebSocketClient}, which reconnects or settles.
  * `ARCHITECTURE.md` §4 gives the call order it follows.
  *
+ * Why one class of ~520 lines: reading, writing, the open and close timers and the end all turn on
+ * the same few facts of one attempt (the protocol, the socket, whether reading is held, whether it
+ * ended), and each path must see the others' changes at once (a read that ends the connection, a
+ * close that must resume a held read). What stands alone has its own room: the transport
+ * (`transport.ts`), liveness (`keepalive.ts`), pings (`pings.ts`), ordered compressed sends
+ * (`send_queue.ts`), the inbox, the options.
+ *
  * @module
  */
 
@@ -92,7 +99,7 @@ export class Connection implements ReadSink {
   #owedWrite: Promise<void> | undefined;
   #openTimer: ReturnType<typeof setTimeout> | undefined;
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Made at open when `pingInterval` > 0. */
+  /** Made at open when `pingInterval` or `idleTimeout` > 0. */
   #keepalive: Keepalive | undefined;
   /** Applies a held close or failure after the application's turn (see #process). */
   #resumeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -110,8 +117,6 @@ export class Connection implements ReadSink {
   /** A message arrived in the chunk being handled (for `lastMessageAt`). */
   #messageArrived = false;
   /** When the last frame arrived (performance.now()), with `idleTimeout`. */
-  #lastFrameAt = 0;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** @throws {ArgumentError} invalid headers, subprotocols or limits (checked by the protocol). */
   constructor(owner: ConnectionOwner, attempt: number) {
@@ -120,6 +125,11 @@ export class Connection implements ReadSink {
     const { plan, base } = owner.settings;
     this.target = plan?.target;
     this.protocol = new ClientProtocol(plan?.protocol ?? { ...base, host: "localhost", path: "/" });
+  }
+
+  /** Whether the socket holds its deliveries (the application lags, or `onOpen` runs). */
+  get readingHeld(): boolean {
+    return this.#held;
   }
 
   /** Bytes given to the socket and not yet handed to the operating system. */
@@ -193,7 +203,8 @@ export class Connection implements ReadSink {
   /** A chunk arrived; false holds the socket until the application catches up. */
   data(chunk: Uint8Array): boolean {
     if (this.#readDone) return false;
-    if (this.#idleTimer !== undefined) this.#lastFrameAt = performance.now();
+    const keepalive = this.#keepalive;
+    if (keepalive?.watchesIdle) keepalive.lastFrameAt = performance.now();
     try {
       if (!this.#receive(chunk)) {
         this.#readingEnded();
@@ -368,13 +379,9 @@ export class Connection implements ReadSink {
         this.#openTimer = undefined;
         this.#compression = this.protocol.compression;
         this.state = ReadyState.OPEN;
-        if (owner.settings.pingInterval > 0) {
+        if (owner.settings.pingInterval > 0 || owner.settings.idleTimeout > 0) {
           this.#keepalive = new Keepalive(this, owner);
-          this.#keepalive.schedule();
-        }
-        if (owner.settings.idleTimeout > 0) {
-          this.#lastFrameAt = performance.now();
-          this.#armIdleTimer(owner.settings.idleTimeout);
+          this.#keepalive.start();
         }
         owner.opened(this);
         return;
@@ -536,30 +543,9 @@ export class Connection implements ReadSink {
     });
   }
 
-  /** `idleTimeout`: no frame at all for that long means the peer is dead (1011). */
-  #armIdleTimer(ms: number): void {
-    const { idleTimeout } = this.#owner.settings;
-    this.#idleTimer = setTimeout(() => {
-      this.#idleTimer = undefined;
-      if (this.ended || this.state !== ReadyState.OPEN) return;
-      const quiet = performance.now() - this.#lastFrameAt;
-      // While reading is held (the application lags), silence is ours, not the peer's.
-      if (this.#held || quiet < idleTimeout) {
-        return this.#armIdleTimer(this.#held ? idleTimeout : idleTimeout - quiet);
-      }
-      this.fail(
-        new TimeoutError("IDLE_TIMEOUT", `no frame from the server for ${idleTimeout} ms`),
-        CloseCode.INTERNAL_ERROR,
-        "idle timeout",
-      );
-    }, Math.max(1, Math.ceil(ms)));
-  }
-
   #armCloseTimer(): void {
     if (this.#closeTimer !== undefined || this.ended) return;
     this.#keepalive?.stop();
-    clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
     const { closeTimeout } = this.#owner.settings;
     if (closeTimeout === 0) return;
     this.#closeTimer = setTimeout(() => {
@@ -579,12 +565,7 @@ export class Connection implements ReadSink {
     clearTimeout(this.#openTimer);
     clearTimeout(this.#closeTimer);
     clearTimeout(this.#resumeTimer);
-    clearTimeout(this.#idleTimer);
-    this.#openTimer =
-      this.#closeTimer =
-      this.#resumeTimer =
-      this.#idleTimer =
-        undefined;
+    this.#openTimer = this.#closeTimer = this.#resumeTimer = undefined;
     this.#keepalive?.stop();
   }
 

@@ -25,6 +25,12 @@
  * Chunks given to `receiveData` must not be modified afterwards: messages that arrive whole in
  * one chunk are handed out as views of it, without a copy.
  *
+ * Why one class of ~550 lines: the phases, the handshake, control frames, the close handshake and
+ * the commands share the state every frame touches (`state`, both close frames, the held effect,
+ * the write queue); split across modules, each frame would cross those boundaries. What does not
+ * share it has its own module: frame headers (`frame_reader.ts`), message assembly
+ * (`message.ts`), close payloads (`close.ts`), encoding (`frame.ts`), the HTTP head (`http11.ts`).
+ *
  * @module
  */
 
