@@ -46,4 +46,18 @@ export { type ExternalEventHandler, type RomOptions, RomWebSocket } from "./rom_
 // The types the facade's API names (`RomOptions` extends the client's options, `client` is a
 // `WebSocketClient`, `PcreError` a `WebSocketError`), so this entry documents itself: type-only,
 // the values stay in the root entry.
-export type * from "../../mod.ts";
+export type * from "../client/mod.ts";
+export type {
+  ConnectOptions,
+  Connector,
+  ReadSink,
+  Socket,
+  StartTlsOptions,
+  TlsOptions,
+} from "../adapters/socket.ts";
+export type * from "../core/errors.ts";
+export type { ClientExtensionFactory, Extension, ExtensionParams } from "../core/extensions.ts";
+export type { HttpResponse } from "../core/http11.ts";
+export type { RandomSource } from "../core/mask.ts";
+export type { DeflateOptions } from "../core/permessage_deflate.ts";
+export type { ReadyState } from "../core/protocol.ts";
