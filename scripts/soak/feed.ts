@@ -13,10 +13,7 @@
  * Options: `--minutes M` (default 2), `--clients N` (default 2: one reads with `for await`, one
  * with a `message` listener, alternating), `--rate R` (events per second per connection, default
  * 100), `--seed S` (the fault sequence), `--faults KIND,...` (a subset of `FAULT_KINDS`, e.g.
- * `silence`). `--default-policy`: reconnect with the default
- * `shouldReconnect` as is; without it the application also retries HANDSHAKE_INTERRUPTED (a
- * connection accepted and closed before the 101, as a restarting server behind a TCP proxy does,
- * and as the proxy's "reset" refusal looks on Bun), which the default gives up on. `--runtime
+ * `silence`). The client reconnects with the default `shouldReconnect`. `--runtime
  * LIST` runs the soak as a subprocess on each runtime of LIST in turn (`--parallel`: at once),
  * Deno with `--v8-flags=--expose-gc`, Bun as is, Node.js from an esbuild bundle
  * (`.build/soak/feed.mjs`) with `--expose-gc`, and prints their summary lines and a total.
@@ -59,7 +56,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { isTransient, type Outage, WebSocketClient } from "../../mod.ts";
+import { type Outage, WebSocketClient } from "../../mod.ts";
 import {
   type FaultProxy,
   type ProxyConnection,
@@ -99,7 +96,6 @@ interface Args {
   seed: number;
   runtime: string | undefined;
   parallel: boolean;
-  defaultPolicy: boolean;
   faults: string[];
   serve: boolean;
 }
@@ -112,7 +108,6 @@ function parseArgs(argv: string[]): Args {
     seed: Date.now() % 1_000_000,
     runtime: undefined,
     parallel: false,
-    defaultPolicy: false,
     faults: [...FAULT_KINDS],
     serve: false,
   };
@@ -134,7 +129,6 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--seed") args.seed = Math.floor(number(0));
     else if (a === "--runtime" || a === "--runtimes") args.runtime = value();
     else if (a === "--parallel") args.parallel = true;
-    else if (a === "--default-policy") args.defaultPolicy = true;
     else if (a === "--faults") {
       args.faults = value().split(",");
       const unknown = args.faults.filter((f) => !FAULT_KINDS.includes(f));
@@ -149,7 +143,7 @@ function usage(message: string): never {
   console.error(`soak: ${message}`);
   console.error(
     "usage: feed.ts [--minutes M] [--clients N] [--rate R] [--seed S] " +
-      "[--default-policy] [--faults KIND,...] [--runtime deno,bun,node [--parallel]]",
+      "[--faults KIND,...] [--runtime deno,bun,node [--parallel]]",
   );
   process.exit(2);
 }
@@ -642,7 +636,6 @@ class FeedClient {
     url: string,
     checks: Checks,
     random: () => number,
-    defaultPolicy: boolean,
   ) {
     this.index = index;
     this.style = index % 2 === 0 ? "for-await" : "listener";
@@ -653,12 +646,6 @@ class FeedClient {
         initialDelay: 300,
         maxDelay: 2000,
         resetAfter: 1000,
-        // The default policy plus a connection closed during the handshake (a server that
-        // accepts and closes while it restarts: HANDSHAKE_INTERRUPTED), which the default does
-        // not retry: the client would give up for good. `--default-policy`: the default as is.
-        shouldReconnect: defaultPolicy
-          ? isTransient
-          : (info) => isTransient(info) || info.error?.code === "HANDSHAKE_INTERRUPTED",
       },
       idleTimeout: IDLE_TIMEOUT,
       pingInterval: PING_INTERVAL,
@@ -909,11 +896,10 @@ async function soak(args: Args): Promise<number> {
     }
   });
   const { urls } = await readyReport;
-  clients = urls.map((url, i) => new FeedClient(i, url, checks, random, args.defaultPolicy));
+  clients = urls.map((url, i) => new FeedClient(i, url, checks, random));
   console.log(
     `soak ${runtime}: ${args.minutes} min, ${clients.length} clients ` +
-      `(${clients.map((c) => c.style).join(", ")}), ${args.rate} events/s each, seed ${args.seed}` +
-      (args.defaultPolicy ? ", default shouldReconnect" : ", HANDSHAKE_INTERRUPTED retried too"),
+      `(${clients.map((c) => c.style).join(", ")}), ${args.rate} events/s each, seed ${args.seed}`,
   );
 
   // Memory samples: the first once every client is open and events flow.
@@ -1068,7 +1054,6 @@ async function runner(args: Args): Promise<number> {
   for (const r of runtimes) if (!["deno", "bun", "node"].includes(r)) usage(`unknown runtime ${r}`);
   const pass = ["--minutes", String(args.minutes), "--clients", String(args.clients)];
   pass.push("--rate", String(args.rate), "--seed", String(args.seed));
-  if (args.defaultPolicy) pass.push("--default-policy");
   pass.push("--faults", args.faults.join(","));
   const entry = path.join(root, "scripts", "soak", "feed.ts");
   let bundled: string | undefined;

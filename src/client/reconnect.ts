@@ -34,7 +34,7 @@ export interface ReconnectOptions {
   factor?: number;
   /**
    * Decides whether to try again after `info` (a drop or a failed attempt). Default
-   * {@linkcode isTransient}: network failures, timeouts, 5xx and 429 answers, and close codes 1001,
+   * {@linkcode isTransient}: network failures, timeouts, a handshake cut short, 5xx and 429 answers, and close codes 1001,
    * 1005, 1006, 1011–1014; not 4xx answers, TLS or argument errors, nor a server's 1000, 1002,
    * 1003, 1007–1010.
    */
@@ -52,6 +52,9 @@ export interface ReconnectOptions {
 export function isTransient(info: CloseInfo): boolean {
   const error = info.error;
   if (error instanceof HandshakeError) {
+    // A server that accepts TCP and closes before answering is restarting (or a proxy in front
+    // of one is): worth another attempt, like a refused connection.
+    if (error.code === "HANDSHAKE_INTERRUPTED") return true;
     return error.status !== undefined &&
       (error.status >= 500 || error.status === 429 || error.status === 408);
   }
@@ -118,7 +121,10 @@ export class ReconnectPolicy {
     }
     if (this.#attempt >= o.maxAttempts || !o.shouldReconnect(info)) return undefined;
     const attempt = ++this.#attempt;
-    const bound = Math.min(o.maxDelay, o.initialDelay * o.factor ** (attempt - 1));
+    // 0 * factor ** 1024 would be 0 * Infinity = NaN after 1,024 attempts in a row.
+    const bound = o.initialDelay === 0
+      ? 0
+      : Math.min(o.maxDelay, o.initialDelay * o.factor ** (attempt - 1));
     let delay = Math.round(Math.random() * bound); // RFC 6455 §7.2.3, full jitter
     const code = info.received?.code;
     if (code === 1012) delay = Math.max(delay, Math.min(o.initialDelay, o.maxDelay));

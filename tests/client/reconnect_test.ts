@@ -111,6 +111,14 @@ describe("ReconnectPolicy", () => {
     assert.deepEqual(asked, [refused, drop], "not asked once no attempt remains");
   });
 
+  it("keeps delays finite with initialDelay 0, however many attempts in a row", () => {
+    const policy = new ReconnectPolicy({ initialDelay: 0 });
+    for (let i = 0; i < 1100; i++) {
+      const { delay } = policy.next(drop)!;
+      assert.equal(delay, 0, `attempt ${i + 1}`);
+    }
+  });
+
   it("refuses bad options with INVALID_OPTION", () => {
     for (
       const bad of [
@@ -158,6 +166,9 @@ describe("isTransient", () => {
       assert.equal(isTransient(info({ code, received, wasClean: true })), expected, `code ${code}`);
     }
     assert.equal(isTransient(info({ error: new ArgumentError("INVALID_OPTION", "x") })), false);
+    // A server that accepts TCP and closes before its 101 (restarting, behind a TCP proxy).
+    const cut = new HandshakeError("HANDSHAKE_INTERRUPTED", "closed before the response");
+    assert.equal(isTransient(info({ error: cut })), true);
     // A url or headers function that failed (e.g. the HTTPS call for a Slack URL) is retried.
     assert.equal(isTransient(info({ error: new CallbackError("URL_CALLBACK_FAILED", "x") })), true);
     assert.equal(isTransient(info({ error: new CallbackError("ON_OPEN_FAILED", "x") })), false);

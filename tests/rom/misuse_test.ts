@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { RomWebSocket } from "../../src/rom/mod.ts";
 import { delay, guarded, stillPending, withTimeout } from "../_util/async.ts";
-import { frame, Op, startHostileServer } from "../_util/hostile.ts";
+import { closePayload, frame, Op, startHostileServer } from "../_util/hostile.ts";
 import { closedPort, serverKinds, startEchoServer } from "../_util/servers.ts";
 import {
   assertRaised,
@@ -467,7 +467,12 @@ describe("reconnect option", () => {
       const server = scope.use(await startHostileServer({ handshake: "accept" }));
       const { rom, rec } = newRom(scope, { reconnect: { initialDelay: 300, maxDelay: 300 } });
       await connectOpen(rom, server.url("/"));
-      (await server.connection(0)).destroy();
+      // 1012 (service restart): the next attempt waits at least initialDelay (300 ms), so
+      // Disconnect surely comes during the wait (after a plain drop the full-jitter delay can be
+      // ~0 ms, and the reconnection could beat the poll that sees the Drop event).
+      const connection = await server.connection(0);
+      await connection.write(frame(Op.CLOSE, closePayload(1012, "restart")));
+      connection.end();
       await rec.wait(CLOSE_DROP.event);
       assert.equal(await rom.Disconnect(), false, "not connected at that moment");
       await delay(500);
