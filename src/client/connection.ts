@@ -27,7 +27,6 @@ import {
   WebSocketError,
 } from "../core/errors.ts";
 import type { OutgoingCompression } from "../core/permessage_deflate.ts";
-import { CloseCode } from "../core/constants.ts";
 import { ClientProtocol, type ProtocolEvent, ReadyState } from "../core/protocol.ts";
 import type { WebSocketUrl } from "../core/uri.ts";
 import type { WebSocketClient } from "./client.ts";
