@@ -10,15 +10,14 @@
  * @module
  */
 
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as https from "node:https";
-import * as net from "node:net";
+import type * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import type * as tls from "node:tls";
 import { WebSocketServer } from "ws";
-import { delay } from "./async.ts";
 import { type EchoServer, type ServerKind, startEchoServer } from "./servers.ts";
 
 /** PEM texts of the test PKI. */
@@ -270,86 +269,5 @@ export async function startMutualTlsEchoServer(
   };
 }
 
-/** The tinyproxy binary (Debian's package), or undefined when it is not installed. */
-export function tinyproxyPath(): string | undefined {
-  for (const p of ["/usr/bin/tinyproxy", "/usr/sbin/tinyproxy"]) {
-    if (spawnSync(p, ["-v"]).status !== null) return p;
-  }
-  return undefined;
-}
-
-/** A running tinyproxy. */
-export interface ConnectProxy {
-  /** `http://127.0.0.1:<port>`. */
-  readonly url: string;
-  /** Stops it and removes its files. */
-  stop(): Promise<void>;
-}
-
-/**
- * Starts tinyproxy on a free port of 127.0.0.1, for `wss://` through an HTTP CONNECT tunnel (the
- * same set-up as `tests/client/proxy_test.ts`), and waits until it answers as tinyproxy.
- */
-export async function startTinyproxy(): Promise<ConnectProxy> {
-  const binary = tinyproxyPath();
-  if (!binary) throw new Error("tinyproxy is not installed");
-  for (let attempt = 1;; attempt++) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rom-tls-proxy-"));
-    const port = await freePort();
-    const config = [
-      `Port ${port}`,
-      "Listen 127.0.0.1",
-      "Timeout 30",
-      "MaxClients 20",
-      "Allow 127.0.0.1",
-      "DisableViaHeader Yes",
-      `LogFile "${path.join(dir, "tinyproxy.log")}"`,
-      "LogLevel Info",
-    ].join("\n");
-    fs.writeFileSync(path.join(dir, "tinyproxy.conf"), config + "\n");
-    const child = spawn(binary, ["-d", "-c", path.join(dir, "tinyproxy.conf")], {
-      stdio: "ignore",
-    });
-    const stop = async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 2_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    };
-    for (let i = 0; i < 200 && child.exitCode === null; i++) {
-      if (await isTinyproxy(port)) return { url: `http://127.0.0.1:${port}`, stop };
-      await delay(50);
-    }
-    await stop();
-    if (attempt === 5) throw new Error(`tinyproxy on port ${port} did not start`);
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-// Whatever listens on the port must be tinyproxy (its error page has its Server header), not
-// another test's server that took the port between freePort() and tinyproxy's bind.
-function isTinyproxy(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    let reply = "";
-    const s = net.connect(port, "127.0.0.1", () => s.write("GET / HTTP/1.0\r\n\r\n"));
-    const timer = setTimeout(() => s.destroy(), 2_000);
-    s.setEncoding("latin1");
-    s.on("data", (chunk: string) => reply += chunk);
-    s.once("error", () => {});
-    s.once("close", () => {
-      clearTimeout(timer);
-      resolve(/^server:\s*tinyproxy/im.test(reply));
-    });
-  });
-}
+// tinyproxy lives in its own helper (tests/_util/tinyproxy.ts), shared with proxy_test.ts.
+export { startTinyproxy, type Tinyproxy as ConnectProxy, tinyproxyPath } from "./tinyproxy.ts";

@@ -4,25 +4,14 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect as connectTcp, createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import process from "node:process";
 import { after, before, describe, it } from "node:test";
 import { ArgumentError, connect, NetworkError } from "../../mod.ts";
-import { delay, guarded, withTimeout } from "../_util/async.ts";
+import { guarded, withTimeout } from "../_util/async.ts";
 import { closedPort, startEchoServer } from "../_util/servers.ts";
 import { makeCertificates, opensslAvailable, startTlsEchoServer } from "../_util/tls.ts";
 import { STEP } from "../_util/client.ts";
-
-function tinyproxyPath(): string | undefined {
-  for (const path of ["/usr/bin/tinyproxy", "/usr/sbin/tinyproxy"]) {
-    if (spawnSync(path, ["-v"]).status !== null) return path;
-  }
-  return undefined;
-}
+import { startTinyproxy, type Tinyproxy, tinyproxyPath } from "../_util/tinyproxy.ts";
 
 const binary = tinyproxyPath();
 // Locally a missing tinyproxy is reported as a skip; in CI (which installs it) it is a failure.
@@ -30,93 +19,9 @@ const skip = binary || process.env.CI
   ? false
   : "tinyproxy is not installed (apt-get install tinyproxy)";
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-interface Proxy {
-  port: number;
-  stop(): Promise<void>;
-  log(): string;
-}
-
-// Asks whatever listens on the port who it is: tinyproxy answers a bare request with an error
-// page and its own Server header. Anything else (another test's server that took the port
-// between freePort() and tinyproxy's bind) is not our proxy.
-function isTinyproxy(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    let reply = "";
-    const s = connectTcp(port, "127.0.0.1", () => s.write("GET / HTTP/1.0\r\n\r\n"));
-    const timer = setTimeout(() => s.destroy(), 2_000);
-    s.setEncoding("latin1");
-    s.on("data", (chunk: string) => reply += chunk);
-    s.once("error", () => {});
-    s.once("close", () => {
-      clearTimeout(timer);
-      resolve(/^server:\s*tinyproxy/im.test(reply));
-    });
-  });
-}
-
-async function startTinyproxy(auth?: { user: string; password: string }): Promise<Proxy> {
-  if (!binary) throw new Error("tinyproxy is not installed");
-  for (let attempt = 1;; attempt++) {
-    const dir = mkdtempSync(join(tmpdir(), "rom-proxy-"));
-    const port = await freePort();
-    const config = [
-      `Port ${port}`,
-      "Listen 127.0.0.1",
-      "Timeout 30",
-      "MaxClients 20",
-      "Allow 127.0.0.1",
-      "DisableViaHeader Yes",
-      `LogFile "${join(dir, "tinyproxy.log")}"`,
-      "LogLevel Info",
-      ...(auth ? [`BasicAuth ${auth.user} ${auth.password}`] : []),
-    ].join("\n");
-    writeFileSync(join(dir, "tinyproxy.conf"), config + "\n");
-    const child = spawn(binary, ["-d", "-c", join(dir, "tinyproxy.conf")], { stdio: "ignore" });
-    const log = () => {
-      try {
-        return readFileSync(join(dir, "tinyproxy.log"), "utf8");
-      } catch {
-        return "";
-      }
-    };
-    const stop = async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        // SIGTERM lets tinyproxy stop the worker processes it may have forked.
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 2_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      rmSync(dir, { recursive: true, force: true });
-    };
-    // Ready when tinyproxy itself answers on the port (up to 10 s on a slow machine).
-    let ready = false;
-    for (let i = 0; i < 200 && child.exitCode === null; i++) {
-      if (await isTinyproxy(port)) {
-        ready = true;
-        break;
-      }
-      await delay(50);
-    }
-    if (ready && child.exitCode === null) return { port, log, stop };
-    const why = `tinyproxy on port ${port} did not start (exit ${child.exitCode}): ${log()}`;
-    await stop();
-    if (attempt === 5) throw new Error(why);
-  }
-}
-
 describe("HTTP CONNECT proxy (tinyproxy)", { skip }, () => {
-  let proxy: Proxy;
-  let authProxy: Proxy;
+  let proxy: Tinyproxy;
+  let authProxy: Tinyproxy;
   before(async () => {
     proxy = await startTinyproxy();
     authProxy = await startTinyproxy({ user: "rom", password: "s3cret" });
