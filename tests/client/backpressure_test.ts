@@ -221,7 +221,9 @@ describe("a peer that floods pings and reads nothing", () => {
       // RSS and 48 MiB +305 MiB on Node.js 20. Flat: the 36 MiB after the first 12 cost little.
       const rss = at48.rss - at12.rss;
       const heap = at48.heap - at12.heap;
-      assert.ok(rss < 32, `RSS grew by ${rss.toFixed(1)} MiB from 12 to 48 MiB of pings`);
+      // RSS also keeps what the allocator has not returned after the reads' garbage (seen: +0 to
+      // +56 MiB on Node 20); the unbounded growth was about +230 MiB for these 36 MiB.
+      assert.ok(rss < 100, `RSS grew by ${rss.toFixed(1)} MiB from 12 to 48 MiB of pings`);
       assert.ok(heap < 16, `heap grew by ${heap.toFixed(1)} MiB from 12 to 48 MiB of pings`);
       assert.ok(pings > 0, "pings were read");
       assert.equal(client.readyState, WebSocketClient.OPEN, "the connection stays up");

@@ -452,7 +452,11 @@ describe("reconnect option", () => {
       const server = scope.use(await startHostileServer({ handshake: "accept" }));
       const { rom, rec } = newRom(scope, { reconnect: { initialDelay: 400, maxDelay: 400 } });
       await connectOpen(rom, server.url("/"));
-      (await server.connection(0)).destroy();
+      // A 1012 close: the next attempt waits at least initialDelay, so the checks below surely
+      // run during the wait (see the next test).
+      const connection = await server.connection(0);
+      await connection.write(frame(Op.CLOSE, closePayload(1012, "restart")));
+      connection.end();
       await rec.wait(CLOSE_DROP.event);
       assert.equal(rom.Connected, false);
       assert.equal(await rom.Send("lost"), false);
