@@ -9,6 +9,10 @@
  * and safe against compression bombs by construction: decoding stops at the byte that crosses the
  * limit, so memory stays near the limit whatever the compression ratio.
  *
+ * Why one file of ~640 lines: the Huffman tables, the block decoder and the window are one hot
+ * loop whose state lives in locals (the fast path of the literal and distance decoding is inlined
+ * twice on purpose); split into modules, every symbol would cross a call boundary.
+ *
  * @module
  */
 
