@@ -273,7 +273,7 @@ function extensionsOf(options: ClientOptions): ClientExtensionFactory[] {
   const deflate = new PerMessageDeflateFactory(
     options.compression === true ? {} : options.compression,
   );
-  return own.length === 0 ? [deflate] : [...own.slice(), deflate].slice();
+  return own.length === 0 ? [deflate] : [...own, deflate].slice(); // slice(): exact capacity
 }
 
 function makePlan(
