@@ -55,7 +55,17 @@ interface Args {
   compress: boolean;
   conns: number;
   checkEvery: number;
+  /** How text payloads are made: `fixed` (one body, sequence numbers concatenated at both ends),
+   * `json` (a fresh `JSON.stringify` per message, `JSON.parse` of every echo: what a feed does),
+   * `repeat` (a fresh `"x".repeat()` per message, a rope on V8 and JavaScriptCore). */
+  shape: Shape;
+  /** rom only: receive with `for await` and send with `await send()` instead of a listener. */
+  iterate: boolean;
+  /** rom only: import this module (e.g. the TypeScript source, as JSR users do), not the bundle. */
+  romModule: string;
 }
+
+type Shape = "fixed" | "json" | "repeat";
 
 function parseArgs(argv: readonly string[]): Args {
   const value = (name: string, fallback: string): string => {
@@ -74,7 +84,13 @@ function parseArgs(argv: readonly string[]): Args {
     compress: argv.includes("--compress"),
     conns: Number(value("--conns", "1000")),
     checkEvery: Number(value("--check-every", "16")),
+    shape: value("--shape", "fixed") as Shape,
+    iterate: argv.includes("--iterate"),
+    romModule: value("--rom-module", ""),
   };
+  if (!["fixed", "json", "repeat"].includes(args.shape)) throw new Error(`unknown --shape`);
+  if (args.shape !== "fixed" && args.binary) throw new Error("--shape is for --text payloads");
+  if (args.shape === "json" && args.size < 512) throw new Error("--shape json needs --size 512+");
   if (!["rom", "ws", "wsshim", "native", "raw"].includes(args.impl)) {
     throw new Error(`unknown --impl ${args.impl}`);
   }
@@ -139,6 +155,27 @@ function fail(message: string, code = 1): never {
 // -------------------------------------------------------------------------------------------------
 // Payloads and checks.
 
+/** An ARI-like event (`ChannelStateChange`) as a feed sends it, with `pad` to reach a size. */
+function feedEvent(seq: number, pad: string): string {
+  return JSON.stringify({
+    type: "ChannelStateChange",
+    seq,
+    timestamp: "2026-12-01T13:00:00.000+0000",
+    channel: {
+      id: "1733058000.42",
+      name: "PJSIP/alice-00000001",
+      state: "Up",
+      caller: { name: "Alice", number: "1001" },
+      connected: { name: "Bob", number: "1002" },
+      dialplan: { context: "default", exten: "1002", priority: 3 },
+      creationtime: "2026-12-01T12:59:58.123+0000",
+      language: "en",
+    },
+    application: "rom",
+    pad,
+  });
+}
+
 const HEX = "0123456789abcdef";
 
 function hex8(n: number): string {
@@ -179,6 +216,7 @@ class Messages {
   readonly #checkEvery: number;
   readonly #ring: Array<string | Uint8Array>;
   readonly #body: string;
+  readonly #shape: Shape;
   /** For the raw client: frames with their mask key, and where the payload starts. */
   readonly #frames: Uint8Array[] = [];
   #payloadAt = 0;
@@ -189,7 +227,12 @@ class Messages {
     this.#binary = args.binary;
     this.#checkEvery = Math.max(1, args.checkEvery);
     const slots = args.window + 1;
+    this.#shape = args.shape;
     this.#body = args.binary ? "" : jsonText(args.size - 16);
+    if (args.shape === "json") {
+      this.#body = "p".repeat(Math.max(0, args.size - feedEvent(0, "").length));
+    }
+    if (raw && args.shape !== "fixed") throw new Error("the raw client sends fixed payloads only");
     this.#ring = new Array(slots);
     if (raw) {
       const payload = args.binary
@@ -212,7 +255,11 @@ class Messages {
       writeU32(bytes, this.#size - 4, seq);
       return bytes;
     }
-    const text = hex8(seq) + this.#body + hex8(seq);
+    const text = this.#shape === "json"
+      ? feedEvent(seq, this.#body.slice(0, this.#size - feedEvent(seq, "").length))
+      : this.#shape === "repeat"
+      ? hex8(seq) + "x".repeat(this.#size - 16) + hex8(seq)
+      : hex8(seq) + this.#body + hex8(seq);
     this.#ring[slot] = text;
     return text;
   }
@@ -238,7 +285,11 @@ class Messages {
     }
     if (typeof data !== "string") fail(`message ${seq}: binary echo, text sent`, 2);
     if (data.length !== size) fail(`message ${seq}: ${data.length} characters, ${size} sent`, 2);
-    if (parseHex8(data, 0) !== seq >>> 0 || parseHex8(data, size - 8) !== seq >>> 0) {
+    if (this.#shape === "json") {
+      // What a feed consumer does with every message.
+      const event = JSON.parse(data) as { seq: number };
+      if (event.seq !== seq) fail(`message ${seq}: sequence ${event.seq}`, 2);
+    } else if (parseHex8(data, 0) !== seq >>> 0 || parseHex8(data, size - 8) !== seq >>> 0) {
       fail(`message ${seq}: sequence ${data.slice(0, 8)}`, 2);
     }
     if (seq % this.#checkEvery === 0) {
@@ -338,11 +389,36 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
   return Promise.race([promise, sleep(ms).then(() => undefined)]);
 }
 
+/** How `rom` is loaded and driven (set from the arguments in `main`). */
+const romMode = { module: "", iterate: false };
+
 const openRom: Opener = async (url, sink, compress) => {
-  const { connect, VERSION } = await import("../../mod.ts");
-  const ws = await connect(url, { compression: compress, pingInterval: 0 });
-  ws.addEventListener("message", (e) => sink.message(e.data));
+  // The bundled source by default; `--rom-module` imports a file at run time instead (the
+  // TypeScript source as JSR users get it, on Deno and Bun).
+  const mod: typeof import("../../mod.ts") = romMode.module
+    ? await import(romMode.module)
+    : await import("../../mod.ts");
+  const ws = await mod.connect(url, { compression: compress, pingInterval: 0 });
   ws.addEventListener("close", (e) => sink.closed(`close ${e.code}`));
+  if (romMode.iterate) {
+    // Application code of the plainest kind: `for await` over the messages, `await send()`.
+    (async () => {
+      for await (const message of ws) sink.message(message);
+    })().catch((error: Error) => fail(`iteration: ${error.message}`));
+    return {
+      send(data) {
+        (async () => {
+          await ws.send(data);
+        })().catch((error: Error) => fail(`send: ${error.message}`));
+      },
+      async close() {
+        await withTimeout(ws.close(), 3000);
+      },
+      extensions: ws.extensions,
+      label: `rom-websocket ${mod.VERSION} (for await, await send)`,
+    };
+  }
+  ws.addEventListener("message", (e) => sink.message(e.data));
   return {
     send(data) {
       ws.send(data).catch((error: Error) => fail(`send: ${error.message}`));
@@ -351,7 +427,7 @@ const openRom: Opener = async (url, sink, compress) => {
       await withTimeout(ws.close(), 3000);
     },
     extensions: ws.extensions,
-    label: `rom-websocket ${VERSION}`,
+    label: `rom-websocket ${mod.VERSION}${romMode.module ? " (TypeScript source)" : ""}`,
   };
 };
 
@@ -958,6 +1034,8 @@ async function runIdle(args: Args): Promise<Report> {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  romMode.module = args.romModule;
+  romMode.iterate = args.iterate;
   const deadline = (args.warmup + args.seconds + 60) * 1000;
   setTimeout(() => fail(`timed out after ${deadline / 1000} s`), deadline);
   const report = args.workload === "idle" ? await runIdle(args) : await runEcho(args);

@@ -29,6 +29,12 @@ export interface WorkloadDef {
   warmup: number;
   seconds: number;
   conns?: number;
+  /** Text made as applications make it (client.ts `--shape`): `json` or `repeat`. */
+  shape?: "json" | "repeat";
+  /** rom receives with `for await` and sends with `await send()` (client.ts `--iterate`). */
+  iterate?: boolean;
+  /** rom imports the TypeScript source (as JSR users do), not the bundle; Deno and Bun only. */
+  source?: boolean;
 }
 
 /** One client process's result. */
@@ -206,8 +212,15 @@ function sizeText(size: number): string {
 function workloadText(w: WorkloadDef): string {
   if (w.kind === "idle") return `${w.conns} idle connections`;
   const what = w.kind === "pipe" ? `pipelined (${w.window} in flight)` : "ping-pong";
-  return `${sizeText(w.size)} ${w.binary ? "binary" : "text"} ${what}${
+  const text = w.shape === "json"
+    ? "JSON text (JSON.stringify, JSON.parse)"
+    : w.shape === "repeat"
+    ? "text from repeat()"
+    : "text";
+  return `${sizeText(w.size)} ${w.binary ? "binary" : text} ${what}${
     w.compress ? ", permessage-deflate" : ""
+  }${w.iterate ? ", rom: await send() + for await" : ""}${
+    w.source ? ", rom: TypeScript source" : ""
   }`;
 }
 

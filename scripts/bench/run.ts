@@ -175,6 +175,25 @@ function workloads(quick: boolean): WorkloadDef[] {
   // flight), text for the smallest messages.
   for (const size of quick ? [16] : sizes) if (size <= MiB) echo("pingpong", size, true);
   if (!quick) echo("pingpong", 16, false);
+  // Payloads and code as applications write them (a feed's JSON events, strings from repeat(),
+  // `await send()` with `for await`, the TypeScript source as JSR users import it).
+  const app = (id: string, extra: Partial<WorkloadDef>) =>
+    list.push({
+      id,
+      kind: "pipe",
+      size: KiB,
+      binary: false,
+      compress: false,
+      window: 100,
+      ...timing(KiB, quick),
+      ...extra,
+    });
+  app("pipe-json-1k", { shape: "json" });
+  if (!quick) {
+    app("pipe-repeat-1k", { shape: "repeat" });
+    app("pipe-json-1k-ts", { shape: "json", source: true });
+    app("ping-iter-bin-1k", { kind: "pingpong", binary: true, window: 1, iterate: true });
+  }
   list.push({
     id: "deflate-text-1k",
     kind: "pipe",
@@ -201,7 +220,9 @@ function workloads(quick: boolean): WorkloadDef[] {
 /** The clients that take part in a workload. */
 function participants(w: WorkloadDef, rt: RuntimeDef): Impl[] {
   return rt.impls.filter((impl) => {
-    if (impl === "raw") return w.kind !== "idle" && w.binary && !w.compress;
+    if (impl === "raw") return w.kind !== "idle" && w.binary && !w.compress && !w.iterate;
+    // Node 20 cannot import TypeScript.
+    if (w.source && rt.kind === "node") return false;
     // Deno's WebSocket has no permessage-deflate.
     if (w.compress && impl === "native" && rt.kind === "deno") return false;
     return true;
@@ -321,6 +342,8 @@ interface Context {
   options: Options;
   server: Server;
   clientBundle: string;
+  /** mod.ts of the snapshot of the TypeScript source (the `source` workloads). */
+  sourceModule: string;
 }
 
 async function runSample(
@@ -350,6 +373,9 @@ async function runSample(
     "--conns",
     String(w.conns ?? 0),
     ...(w.compress ? ["--compress"] : []),
+    ...(w.shape ? ["--shape", w.shape] : []),
+    ...(w.iterate && impl === "rom" ? ["--iterate"] : []),
+    ...(w.source && impl === "rom" ? ["--rom-module", ctx.sourceModule] : []),
   ];
   let cmd = clientCommand(rt, ctx.clientBundle, w.kind === "idle", args);
   if (ctx.options.pin) cmd = ["taskset", "-c", "1", ...cmd];
@@ -475,8 +501,11 @@ async function main(): Promise<void> {
   const serverBundle = `${tmp}/echo_server.mjs`;
   await bundle(CLIENT_TS, clientBundle, true);
   await bundle(SERVER_TS, serverBundle);
+  // The TypeScript source, copied once for the same reason.
+  await output(["cp", "-r", `${ROOT}/mod.ts`, `${ROOT}/src`, tmp]);
+  const sourceModule = `${tmp}/mod.ts`;
   const server = await startServer(options.server, options.pin, serverBundle);
-  const ctx: Context = { options, server, clientBundle };
+  const ctx: Context = { options, server, clientBundle, sourceModule };
   const runtimeWords = RUNTIMES.map((r) => r.id) as string[];
   const implWords = ["rom", "ws", "native", "raw"];
   const clientFilter = options.only.filter((w) =>
