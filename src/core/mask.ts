@@ -112,3 +112,33 @@ export function applyMask(
   // The tail.
   for (let j = head + words * 4; j < n; j++) data[start + j] ^= kb[j & 3];
 }
+
+/**
+ * {@linkcode applyMask} for a `data` that starts its buffer (`byteOffset` 0), given `words`, a
+ * `Uint32Array` over that whole buffer: the aligned middle is masked through it, with no view
+ * created per call.
+ */
+export function applyMaskWords(
+  data: Uint8Array,
+  words: Uint32Array,
+  key: Uint8Array,
+  keyAt: number,
+  start: number,
+  end: number,
+): void {
+  const n = end - start;
+  if (n < WORD_MASK_THRESHOLD) return applyMask(data, key, keyAt, start, end);
+  const kb0 = key[keyAt], kb1 = key[keyAt + 1], kb2 = key[keyAt + 2], kb3 = key[keyAt + 3];
+  const kb = [kb0, kb1, kb2, kb3];
+  const head = (4 - (start & 3)) & 3;
+  for (let j = 0; j < head; j++) data[start + j] ^= kb[j];
+  keyBytes[0] = kb[head & 3];
+  keyBytes[1] = kb[(head + 1) & 3];
+  keyBytes[2] = kb[(head + 2) & 3];
+  keyBytes[3] = kb[(head + 3) & 3];
+  const word = keyWord[0];
+  const first = (start + head) >>> 2;
+  const last = first + ((n - head) >>> 2);
+  for (let w = first; w < last; w++) words[w] ^= word;
+  for (let j = head + (last - first) * 4; j < n; j++) data[start + j] ^= kb[j & 3];
+}

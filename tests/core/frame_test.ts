@@ -185,6 +185,24 @@ describe("encodeTextFrame", () => {
     }
   });
 
+  it("strings around the longest one encoded in the shared slab (1360 characters) and mixed", () => {
+    for (let length = 1350; length <= 1370; length++) {
+      for (const text of ["y".repeat(length), "é".repeat(length >> 1), "€" + "z".repeat(length)]) {
+        assertBytes(viaEncodeText(text), viaEncodeFrame(text));
+      }
+    }
+  });
+
+  it("frames stay intact while later frames fill and replace the shared slab", () => {
+    const keys = new MaskKeyPool(counterRandom(9));
+    const again = new MaskKeyPool(counterRandom(9));
+    const texts = Array.from({ length: 300 }, (_, i) => `${i}:` + "é€x".repeat(i % 400));
+    const frames = texts.map((t) => encodeTextFrame(t, FINAL, keys));
+    texts.forEach((t, i) => {
+      assertBytes(frames[i], encodeFrame(Opcode.TEXT, utf8(t), FINAL, again));
+    });
+  });
+
   it("keeps the FIN and RSV1 flags", () => {
     const flags = { fin: false, rsv1: true };
     assert.deepEqual(viaEncodeText("abc", flags), viaEncodeFrame("abc", flags));

@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { applyMask, MaskKeyPool, webCryptoRandom } from "../../src/core/mask.ts";
+import { applyMask, applyMaskWords, MaskKeyPool, webCryptoRandom } from "../../src/core/mask.ts";
 import { assertBytes, counterRandom, hex, patternBytes } from "../_util/fixtures.ts";
 
 /** RFC 6455 §5.3: octet i is XORed with key octet (i MOD 4). The reference, one byte at a time. */
@@ -184,5 +184,27 @@ describe("webCryptoRandom", () => {
       assert.ok(piece.some((b) => b !== 0), `bytes ${at}.. were left unfilled`);
     }
     assert.ok(buffer.subarray(buffer.length - 10).some((b) => b !== 0), "the tail was filled");
+  });
+});
+
+describe("applyMaskWords", () => {
+  it("masks as applyMask does, for every start alignment, length and key position", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 0, max: 300 }),
+        fc.integer({ min: 0, max: 8 }),
+        (start, length, keyAt) => {
+          const buffer = patternBytes(512, start + length);
+          const words = new Uint32Array(buffer.buffer);
+          const key = patternBytes(12, keyAt + 1);
+          const expected = buffer.slice();
+          applyMask(expected, key, keyAt, start, start + length);
+          applyMaskWords(buffer, words, key, keyAt, start, start + length);
+          assertBytes(buffer, expected);
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
