@@ -454,6 +454,17 @@ export class Connection implements ReadSink {
       );
     }
     this.#sendQueue ??= new SendQueue(compression?.deflaterSettings);
+    if (compress) {
+      try {
+        const compressed = this.#sendQueue.compressNow(payload);
+        if (compressed !== undefined) {
+          this.#frame(compressed, binary, true);
+          return this.flush();
+        }
+      } catch (error) {
+        return Promise.reject(this.#owner.stateError(error));
+      }
+    }
     return this.#sendQueue.enqueue(payload, compress, (bytes, compressed) => {
       try {
         this.#frame(bytes, binary, compressed);

@@ -8,6 +8,8 @@
 import { RESOLVED } from "../adapters/socket.ts";
 import type { Deflater, DeflaterSettings } from "../core/permessage_deflate.ts";
 
+const encoder = new TextEncoder();
+
 /**
  * Messages in send order, each compressed (or not) and then framed by `frame` strictly in that
  * order. Made on the first message that must wait (an idle connection has none).
@@ -15,6 +17,8 @@ import type { Deflater, DeflaterSettings } from "../core/permessage_deflate.ts";
 export class SendQueue {
   readonly #settings: DeflaterSettings | undefined;
   #deflater: Promise<Deflater> | undefined;
+  /** The deflater once loaded. */
+  #ready: Deflater | undefined;
   #pending = 0;
   #tail: Promise<unknown> = RESOLVED;
 
@@ -26,6 +30,22 @@ export class SendQueue {
   /** Whether messages are waiting: a new one must queue behind them to keep the order. */
   get busy(): boolean {
     return this.#pending > 0;
+  }
+
+  /**
+   * `payload` compressed now, when nothing waits before it and the deflater is loaded and
+   * synchronous (without context takeover); otherwise `undefined`, and the message goes through
+   * {@linkcode SendQueue.enqueue}. Throws what the compressor throws.
+   *
+   * Measured with 1 KiB JSON pipelined through permessage-deflate on Bun 1.4 (the echo server
+   * asks for no context takeover): framed in the sending task, a burst of sends leaves in one
+   * write instead of one write per message (each used to be framed in its own microtask, after
+   * the socket's batch had gone).
+   */
+  compressNow(payload: Uint8Array | string): Uint8Array | undefined {
+    const deflater = this.#ready;
+    if (this.#pending > 0 || deflater?.deflateSync === undefined) return undefined;
+    return deflater.deflateSync(typeof payload === "string" ? encoder.encode(payload) : payload);
   }
 
   /**
@@ -41,7 +61,7 @@ export class SendQueue {
     this.#pending++;
     const compressed = compress
       ? this.#getDeflater().then((deflater) =>
-        deflater.deflate(typeof payload === "string" ? new TextEncoder().encode(payload) : payload)
+        deflater.deflate(typeof payload === "string" ? encoder.encode(payload) : payload)
       )
       : undefined;
     compressed?.catch(() => {}); // reported through `job`
@@ -60,7 +80,7 @@ export class SendQueue {
     const settings = this.#settings!;
     // node:zlib is loaded only when a message is actually compressed.
     return this.#deflater ??= import("./zlib_deflater.ts").then((m) =>
-      m.createNodeDeflater(settings)
+      this.#ready = m.createNodeDeflater(settings)
     );
   }
 

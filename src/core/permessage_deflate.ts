@@ -40,6 +40,12 @@ export interface Deflater {
    * (RFC 7692 §7.2.1). Calls are made one at a time, in message order.
    */
   deflate(data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * The same, synchronously, where the compressor can (one-shot deflate, without context
+   * takeover); `undefined` where it cannot. The send path then frames a compressed message in the
+   * task that sent it, so that messages sent together leave in one write, as uncompressed ones do.
+   */
+  deflateSync?(data: Uint8Array): Uint8Array | undefined;
   /** Releases the compressor. */
   close(): void;
 }

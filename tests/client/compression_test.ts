@@ -132,6 +132,39 @@ for (const kind of kinds) {
     );
 
     it(
+      "without context takeover: bursts mixing compressed, uncompressed, text and binary keep order",
+      guarded(async (scope) => {
+        // The first compressed message waits for the deflater to load; later ones are compressed
+        // in the sending task, and must not overtake messages still waiting (SendQueue).
+        const server = scope.use(await startEchoServer(kind, { compression: true }));
+        const client = await open(scope, server.url("/echo"), {
+          compression: { clientNoContextTakeover: true, serverNoContextTakeover: true },
+        });
+        assert.match(client.extensions, /client_no_context_takeover/);
+        const messages = client[Symbol.asyncIterator]();
+        const expected: Array<string | Uint8Array> = [];
+        for (let burst = 0; burst < 5; burst++) {
+          const sends: Promise<void>[] = [];
+          for (let i = 0; i < 60; i++) {
+            const n = burst * 60 + i;
+            // Below the default threshold (uncompressed) every third message.
+            const size = n % 3 === 0 ? 10 : 200 + n * 13;
+            const data = n % 2 === 0 ? `${n}:` + "é-json-".repeat(size >> 3) : compressible(size);
+            expected.push(data);
+            sends.push(client.send(data));
+          }
+          await withTimeout(Promise.all(sends), STEP, `burst ${burst}`);
+        }
+        for (let i = 0; i < expected.length; i++) {
+          const got = await nextMessage(messages, `message ${i}`);
+          if (typeof expected[i] === "string") assert.equal(got, expected[i], `message ${i}`);
+          else assertBytes(got, expected[i] as Uint8Array, `message ${i}`);
+        }
+        await withTimeout(client.close(), STEP, "close");
+      }),
+    );
+
+    it(
       "compression: false offers no extension",
       guarded(async (scope) => {
         const server = scope.use(await startEchoServer(kind, { compression: true }));
