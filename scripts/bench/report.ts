@@ -35,6 +35,8 @@ export interface WorkloadDef {
   iterate?: boolean;
   /** rom imports the TypeScript source (as JSR users do), not the bundle; Deno and Bun only. */
   source?: boolean;
+  /** Run this workload in the first `runs` runs only (the 10,000-connection one: once). */
+  runs?: number;
 }
 
 /** One client process's result. */
@@ -434,7 +436,8 @@ export function renderMarkdown(results: BenchResults): string {
     out.push(
       "Growth of the JS heap (`heapUsed`, GC forced) and of the process RSS after opening the " +
         "connections, divided by their number. Built-in clients keep most of their state " +
-        "outside the JS heap (see RSS); Bun's `heapUsed` is JavaScriptCore's heap.",
+        "outside the JS heap (see RSS); Bun's `heapUsed` is JavaScriptCore's heap. Connect " +
+        "rate: handshakes per second while opening them, 50 at a time.",
     );
     out.push("");
     const impls: Impl[] = ["rom", "ws", "native"];
@@ -449,12 +452,18 @@ export function renderMarkdown(results: BenchResults): string {
         ...impls.map((i) => `${IMPL_NAMES[i]} heap`),
         ...impls.map((i) => `${IMPL_NAMES[i]} RSS`),
         "ours external",
+        ...impls.map((i) => `${IMPL_NAMES[i]} connects/s`),
       ],
       runtimes.map((r) => [
         r.name,
         ...impls.map((i) => cell(r, i, "heapPerConn")),
         ...impls.map((i) => cell(r, i, "rssPerConn")),
         cell(r, "rom", "externalPerConn"),
+        ...impls.map((i) => {
+          if (!r.impls.includes(i)) return "–";
+          const v = ix.metric(w.id, r.id, i, "connectsPerSec");
+          return v ? Math.round(v.median).toLocaleString("en-US") : "–";
+        }),
       ]),
     ));
     out.push("");
