@@ -1,0 +1,94 @@
+/**
+ * The server of the shared scenarios (`scenarios.ts`), which both clients (this runtime's and the
+ * browser build in Chromium) run against: the `ws` package on `node:http`, on a port that stays
+ * the same across {@linkcode ScenarioServer.restart} (so a reconnecting client finds it again).
+ *
+ * | path | behaviour |
+ * | --- | --- |
+ * | `/` (any other path) | echoes text as text and binary as binary |
+ * | `/send?m=a&m=b` | sends each `m` as a text message right after open, then echoes |
+ * | `/headers` | sends the request headers as one JSON text message, then echoes |
+ * | `/close/<code>` | closes with `<code>` and reason "bye" right after open |
+ * | `/silent` | receives and never answers (the closing handshake aside) |
+ * | `/hang` | accepts TCP and never answers the handshake |
+ *
+ * @module
+ */
+
+import * as http from "node:http";
+import type * as net from "node:net";
+import { WebSocketServer } from "ws";
+
+/** A running scenario server. */
+export interface ScenarioServer {
+  readonly port: number;
+  /** `ws://127.0.0.1:<port><path>`. */
+  url(path?: string): string;
+  /** Connections accepted so far (WebSocket upgrades, `/hang` excluded). */
+  readonly accepted: number;
+  /**
+   * Drops every connection (TCP destroyed, no close frame: the client sees 1006), stops listening
+   * for `downMs`, then listens again on the same port.
+   */
+  restart(downMs?: number): Promise<void>;
+  /** Drops everything and stops listening. */
+  close(): Promise<void>;
+}
+
+/** Starts a scenario server on a free loopback port. */
+export async function startScenarioServer(): Promise<ScenarioServer> {
+  const sockets = new Set<net.Socket>();
+  const wss = new WebSocketServer({ noServer: true });
+  let accepted = 0;
+  const server = http.createServer((_request, response) => {
+    response.writeHead(426, { "content-type": "text/plain" }).end("WebSocket only");
+  });
+  server.on("connection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.on("upgrade", (request: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    const target = new URL(request.url ?? "/", "http://localhost");
+    if (target.pathname === "/hang") return; // never answered
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      accepted++;
+      ws.on("error", () => {});
+      const path = target.pathname;
+      const close = /^\/close\/(\d{4})$/.exec(path);
+      if (close) return ws.close(Number(close[1]), "bye");
+      if (path === "/send") for (const m of target.searchParams.getAll("m")) ws.send(m);
+      if (path === "/headers") ws.send(JSON.stringify(request.headers));
+      if (path === "/silent") return;
+      ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
+    });
+  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
+  await listen(0);
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    url: (path = "/") => `ws://127.0.0.1:${port}${path.startsWith("/") ? path : `/${path}`}`,
+    get accepted() {
+      return accepted;
+    },
+    async restart(downMs = 300) {
+      await stop();
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      await listen(port);
+    },
+    close: stop,
+  };
+}
