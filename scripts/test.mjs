@@ -31,7 +31,10 @@ function findTests(dir) {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) {
-      if (!name.startsWith("_") && name !== "fixtures") out.push(...findTests(path));
+      // tests/browser/ is its own suite, on Node.js only: scripts/test_browser.mjs.
+      if (!name.startsWith("_") && name !== "fixtures" && name !== "browser") {
+        out.push(...findTests(path));
+      }
     } else if (name.endsWith("_test.ts")) {
       out.push(path);
     }

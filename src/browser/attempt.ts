@@ -207,7 +207,9 @@ export class Attempt {
    */
   send(payload: string | Uint8Array, binary: boolean): Promise<void> {
     const socket = this.#socket;
-    if (this.state !== ReadyState.OPEN || !socket) {
+    // A socket the server is closing discards what is sent (with only a console warning): the
+    // browser's own readyState is checked too, so that such a send rejects instead.
+    if (this.ended || this.state !== ReadyState.OPEN || socket?.readyState !== 1) {
       return Promise.reject(
         this.#owner.stateError(new InvalidStateError("NOT_OPEN", "connection is not open")),
       );
@@ -227,7 +229,7 @@ export class Attempt {
       }
     }
     try {
-      socket.send(data);
+      socket!.send(data);
     } catch (error) {
       return Promise.reject(
         new InvalidStateError("NOT_OPEN", `the browser refused to send: ${error}`, {
@@ -235,7 +237,7 @@ export class Attempt {
         }),
       );
     }
-    if (socket.bufferedAmount <= WRITE_HIGH_WATER_MARK) return Promise.resolve();
+    if (socket!.bufferedAmount <= WRITE_HIGH_WATER_MARK) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.#drainWaiters.push({ resolve, reject });
       this.#pollDrain();

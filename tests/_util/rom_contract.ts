@@ -25,4 +25,3 @@ export const FAIL = {
 } as const;
 export const MESSAGE = '{"Event": "Message"}';
 export const BINARY_MESSAGE = '{"Event": "Message","Type": "Binary"}';
-

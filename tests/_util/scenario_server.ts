@@ -12,6 +12,8 @@
  * | `/silent` | receives and never answers (the closing handshake aside) |
  * | `/hang` | accepts TCP and never answers the handshake |
  *
+ * Plain HTTP requests get the `files` given, or 426.
+ *
  * @module
  */
 
@@ -35,13 +37,30 @@ export interface ScenarioServer {
   close(): Promise<void>;
 }
 
-/** Starts a scenario server on a free loopback port. */
-export async function startScenarioServer(): Promise<ScenarioServer> {
+/** A file served over plain HTTP by the scenario server (the browser's test page). */
+export interface ServedFile {
+  readonly type: string;
+  readonly body: string | Uint8Array;
+}
+
+/**
+ * Starts a scenario server on a free loopback port. `files` are served over plain HTTP at their
+ * paths (the browser tests load their page from the same origin as the WebSockets).
+ */
+export async function startScenarioServer(
+  files: Readonly<Record<string, ServedFile>> = {},
+): Promise<ScenarioServer> {
   const sockets = new Set<net.Socket>();
   const wss = new WebSocketServer({ noServer: true });
   let accepted = 0;
-  const server = http.createServer((_request, response) => {
-    response.writeHead(426, { "content-type": "text/plain" }).end("WebSocket only");
+  const server = http.createServer((request, response) => {
+    const file = files[new URL(request.url ?? "/", "http://localhost").pathname];
+    if (file) {
+      response.writeHead(200, { "content-type": file.type, "cache-control": "no-store" });
+      response.end(file.body);
+    } else {
+      response.writeHead(426, { "content-type": "text/plain" }).end("WebSocket only");
+    }
   });
   server.on("connection", (socket: net.Socket) => {
     sockets.add(socket);
@@ -57,7 +76,7 @@ export async function startScenarioServer(): Promise<ScenarioServer> {
       const path = target.pathname;
       const close = /^\/close\/(\d{4})$/.exec(path);
       if (close) return ws.close(Number(close[1]), "bye");
-      if (path === "/send") for (const m of target.searchParams.getAll("m")) ws.send(m);
+      if (path === "/send") { for (const m of target.searchParams.getAll("m")) ws.send(m); }
       if (path === "/headers") ws.send(JSON.stringify(request.headers));
       if (path === "/silent") return;
       ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));

@@ -389,7 +389,10 @@ export const scenarios: readonly Scenario[] = [
       const reconnects: Array<{ wasOpen: boolean; attempt: number }> = [];
       const outages: Array<Record<string, Any>> = [];
       const opens: Array<Record<string, Any> | undefined> = [];
-      ws.addEventListener("reconnect", (e) => reconnects.push({ wasOpen: e.wasOpen, attempt: e.attempt }));
+      ws.addEventListener(
+        "reconnect",
+        (e) => reconnects.push({ wasOpen: e.wasOpen, attempt: e.attempt }),
+      );
       ws.addEventListener("outage", (e) => outages.push(e.outage));
       ws.addEventListener("open", (e) => opens.push(e.outage));
       await ws.send("before");
