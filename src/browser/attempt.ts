@@ -18,7 +18,7 @@ import {
   TimeoutError,
   WebSocketError,
 } from "../core/errors.ts";
-import { ReadyState } from "../core/protocol.ts";
+import { ReadyState } from "../core/constants.ts";
 import type { Inbox } from "../client/inbox.ts";
 import type { Listeners } from "../client/events.ts";
 import type { WebSocketClient } from "./client.ts";

@@ -18,7 +18,7 @@ import {
   ConnectionClosedError,
   InvalidStateError,
 } from "../core/errors.ts";
-import { ReadyState } from "../core/protocol.ts";
+import { ReadyState } from "../core/constants.ts";
 import { toBytes } from "../client/checks.ts";
 import {
   type Listener,

@@ -53,7 +53,7 @@ export type {
 } from "../client/options.ts";
 export { isTransient, type ReconnectOptions } from "../client/reconnect.ts";
 export type { Listener, ListenerOptions } from "../client/events.ts";
-export { CloseCode, isValidCloseCode } from "../core/constants.ts";
+export { CloseCode, isValidCloseCode, ReadyState } from "../core/constants.ts";
 export {
   AbortError,
   ArgumentError,
@@ -79,7 +79,6 @@ export {
   WebSocketError,
   type WebSocketErrorOptions,
 } from "../core/errors.ts";
-export { ReadyState } from "../core/protocol.ts";
 export { VERSION } from "../version.ts";
 
 /** The events of the browser's {@linkcode WebSocketClient}, by type. */

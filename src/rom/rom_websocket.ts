@@ -12,7 +12,7 @@ import { reportListenerError } from "../client/events.ts";
 import type { ClientOptions, HeadersSource, RequestHeaders } from "../client/options.ts";
 import { base64 } from "../core/bytes.ts";
 import { ArgumentError, type CloseInfo, type WebSocketError } from "../core/errors.ts";
-import { ReadyState } from "../core/protocol.ts";
+import { ReadyState } from "../core/constants.ts";
 import { VERSION } from "../version.ts";
 import {
   ROM_BINARY_MESSAGE_EVENT,
