@@ -20,16 +20,12 @@ import {
 } from "../core/errors.ts";
 import { ReadyState } from "../core/constants.ts";
 import { toBytes } from "../client/checks.ts";
-import {
-  type Listener,
-  type ListenerOptions,
-  Listeners,
-  type WebSocketClientEventMap,
-} from "../client/events.ts";
+import { type Listener, type ListenerOptions, Listeners } from "../client/events.ts";
 import { Inbox } from "../client/inbox.ts";
 import type { MessageOptions, Outage, SendData } from "../client/options.ts";
 import { Outbox } from "../client/outbox.ts";
 import { Attempt, type AttemptOwner } from "./attempt.ts";
+import type { WebSocketClientEventMap } from "./events.ts";
 import { nativeWebSocket } from "./native.ts";
 import {
   type ClientOptions,
@@ -183,9 +179,9 @@ export class WebSocketClient {
   // Events.
 
   /** Adds a listener; see {@linkcode WebSocketClientEventMap} for the events. */
-  addEventListener<K extends keyof WebSocketClientEventMap<WebSocketClient>>(
+  addEventListener<K extends keyof WebSocketClientEventMap>(
     type: K,
-    listener: Listener<WebSocketClientEventMap<WebSocketClient>[K]>,
+    listener: Listener<WebSocketClientEventMap[K]>,
     options?: ListenerOptions,
   ): void {
     if (this.#listeners.add(type, listener, options) && type === "message") {
@@ -194,9 +190,9 @@ export class WebSocketClient {
   }
 
   /** Removes a listener added with `addEventListener`. */
-  removeEventListener<K extends keyof WebSocketClientEventMap<WebSocketClient>>(
+  removeEventListener<K extends keyof WebSocketClientEventMap>(
     type: K,
-    listener: Listener<WebSocketClientEventMap<WebSocketClient>[K]>,
+    listener: Listener<WebSocketClientEventMap[K]>,
   ): void {
     this.#listeners.remove(type, listener);
   }

@@ -18,9 +18,6 @@
  * @module
  */
 
-import type * as events from "../client/events.ts";
-import type { WebSocketClient } from "./client.ts";
-
 export { connect, WebSocketClient } from "./client.ts";
 export type { ClientOptions, OpenInfo, UrlSource } from "./options.ts";
 export { type RomOptions, RomWebSocket } from "./rom_websocket.ts";
@@ -53,6 +50,16 @@ export type {
 } from "../client/options.ts";
 export { isTransient, type ReconnectOptions } from "../client/reconnect.ts";
 export type { Listener, ListenerOptions } from "../client/events.ts";
+export type {
+  CloseEvent,
+  ErrorEvent,
+  MessageEvent,
+  OpenEvent,
+  OutageEvent,
+  PingEvent,
+  ReconnectEvent,
+  WebSocketClientEventMap,
+} from "./events.ts";
 export { CloseCode, isValidCloseCode, ReadyState } from "../core/constants.ts";
 export {
   AbortError,
@@ -80,20 +87,3 @@ export {
   type WebSocketErrorOptions,
 } from "../core/errors.ts";
 export { VERSION } from "../version.ts";
-
-/** The events of the browser's {@linkcode WebSocketClient}, by type. */
-export type WebSocketClientEventMap = events.WebSocketClientEventMap<WebSocketClient>;
-/** Event passed to `open` listeners (after `onOpen`, if given, has run). */
-export type OpenEvent = events.OpenEvent<WebSocketClient>;
-/** Event passed to `outage` listeners, right after the `open` event of a reconnection. */
-export type OutageEvent = events.OutageEvent<WebSocketClient>;
-/** Event passed to `reconnect` listeners. */
-export type ReconnectEvent = events.ReconnectEvent<WebSocketClient>;
-/** Event passed to `message` listeners: text as `string`, binary as `Uint8Array`. */
-export type MessageEvent = events.MessageEvent<WebSocketClient>;
-/** Event of `ping` and `pong` listeners (never raised in a browser, which hides them). */
-export type PingEvent = events.PingEvent<WebSocketClient>;
-/** Event passed to `close` listeners: how the connection ended. */
-export type CloseEvent = events.CloseEvent<WebSocketClient>;
-/** Event passed to `error` listeners, before the `close` event. */
-export type ErrorEvent = events.ErrorEvent<WebSocketClient>;
