@@ -315,6 +315,38 @@ export const scenarios: readonly Scenario[] = [
     },
   },
   {
+    name: "terminate() settles at once (1006, not clean); later sends reject",
+    async run(lib, env) {
+      const ws = await open(lib, env, env.url("/echo"));
+      const closes: CloseInfoLike[] = [];
+      ws.addEventListener("close", (event) => closes.push(event));
+      ws.terminate();
+      const info = await within(ws.closed, STEP, "closed after terminate()");
+      same([info.code, info.wasClean, info.error], [1006, false, undefined], "close info");
+      same(ws.readyState, 3, "readyState");
+      same(closes.length, 1, "one close event");
+      await rejects(ws.send("late"), lib.InvalidStateError, "NOT_OPEN", "send after terminate()");
+      ws.terminate(); // a second call does nothing
+    },
+  },
+  {
+    name: "signal: aborting an open connection closes it with an AbortError",
+    async run(lib, env) {
+      const controller = new AbortController();
+      const ws = await open(lib, env, env.url("/echo"), { signal: controller.signal });
+      controller.abort(new Error("page left"));
+      const info = await within(ws.closed, STEP, "closed after abort");
+      isError(info.error, lib.WebSocketError, "ABORTED", "closeInfo.error");
+      check(info.sent !== undefined, "a close frame was sent");
+      await rejects(
+        lib.connect(env.url("/echo"), { signal: controller.signal }),
+        lib.WebSocketError,
+        "ABORTED",
+        "connect() with an aborted signal",
+      );
+    },
+  },
+  {
     name: "a refused port: connect() rejects with a NetworkError",
     async run(lib, env) {
       await rejects(lib.connect(env.refusedUrl), lib.NetworkError, undefined, "connect()");
