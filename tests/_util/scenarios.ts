@@ -2,10 +2,9 @@
  * One table of behaviour scenarios that both clients run, so the two cannot drift: the client of
  * the runtime under test (`tests/client/browser_parity_test.ts`, on Deno, Bun and Node.js) and the
  * browser build in headless Chromium (`tests/browser/chromium_test.ts`; ARCHITECTURE.md §8). Each
- * scenario gets the
- * library (`Lib`: the root entry or `src/browser/mod.ts`) and an `Env` (the URLs of the scenario
- * server, `tests/_util/scenario_server.ts`, and its restart) and throws on any difference from the
- * expected behaviour. Where a browser cannot do something, the scenario says what each build does.
+ * scenario gets the library (`Lib`: the root entry or `src/browser/mod.ts`) and an `Env` (the URLs
+ * of the scenario server, `tests/_util/scenario_server.ts`, and its restart) and throws on any
+ * difference from the expected behaviour. Where a browser cannot do something, the scenario says what each build does.
  *
  * No imports but the contract strings: the file is bundled into the test page as it is.
  *
