@@ -11,6 +11,7 @@
  * | `/close/<code>` | closes with `<code>` and reason "bye" right after open |
  * | `/silent` | receives and never answers (the closing handshake aside) |
  * | `/hang` | accepts TCP and never answers the handshake |
+ * | `/deaf` | answers the handshake (101), then reads nothing and answers nothing, not even a close |
  *
  * Plain HTTP requests get the `files` given, or 426.
  *
@@ -20,6 +21,7 @@
 import * as http from "node:http";
 import type * as net from "node:net";
 import { WebSocketServer } from "ws";
+import { acceptFor } from "../../src/core/handshake.ts";
 
 /** A running scenario server. */
 export interface ScenarioServer {
@@ -70,6 +72,15 @@ export async function startScenarioServer(
     socket.on("error", () => socket.destroy());
     const target = new URL(request.url ?? "/", "http://localhost");
     if (target.pathname === "/hang") return; // never answered
+    if (target.pathname === "/deaf") {
+      const key = String(request.headers["sec-websocket-key"]);
+      socket.write(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          `Sec-WebSocket-Accept: ${acceptFor(key)}\r\n\r\n`,
+      );
+      socket.on("data", () => {}); // read and ignored: no close reply
+      return;
+    }
     wss.handleUpgrade(request, socket, head, (ws) => {
       accepted++;
       ws.on("error", () => {});

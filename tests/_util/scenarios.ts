@@ -315,6 +315,17 @@ export const scenarios: readonly Scenario[] = [
     },
   },
   {
+    name: "closeTimeout: a server that never answers the close frame (CLOSE_TIMEOUT)",
+    async run(lib, env) {
+      const ws = await open(lib, env, env.url("/deaf"), { closeTimeout: 300 });
+      const info = await within(ws.close(1000, "bye"), STEP, "close() bounded by closeTimeout");
+      isError(info.error, lib.TimeoutError, "CLOSE_TIMEOUT", "closeInfo.error");
+      same([info.wasClean, info.received], [false, undefined], "no close frame came back");
+      same(info.sent, { code: 1000, reason: "bye" }, "the close frame sent");
+      same(ws.readyState, 3, "readyState");
+    },
+  },
+  {
     name: "terminate() settles at once (1006, not clean); later sends reject",
     async run(lib, env) {
       const ws = await open(lib, env, env.url("/echo"));
