@@ -69,7 +69,10 @@ export interface Rom {
 
 /** The library under test: the root entry (server) or the browser build. */
 export interface Lib {
-  connect(url: string, options?: Record<string, unknown>): Promise<Client>;
+  connect(
+    url: string | ((attempt: number) => string),
+    options?: Record<string, unknown>,
+  ): Promise<Client>;
   WebSocketClient: new (url: string, options?: Record<string, unknown>) => Client;
   RomWebSocket: new (options?: Record<string, unknown>) => Rom;
   VERSION: string;
@@ -459,6 +462,39 @@ export const scenarios: readonly Scenario[] = [
       same(ws.readyState, 1, "open again");
       await ws.send("after");
       same(await take(ws, 1), ["after"], "echo after the restart");
+    },
+  },
+  {
+    name: "across a reconnection: the url function is asked again, the outbox holds sends",
+    async run(lib, env) {
+      const asked: number[] = [];
+      const url = (attempt: number) => {
+        asked.push(attempt);
+        return env.url(`/echo?attempt=${attempt}`);
+      };
+      const ws = await within(
+        lib.connect(url, {
+          reconnect: { initialDelay: 50, maxDelay: 200 },
+          outbox: true,
+        }),
+        STEP,
+        "connect(url function)",
+      );
+      env.defer(() => ws.terminate());
+      same(ws.url, env.url("/echo?attempt=1"), "the first attempt's URL");
+      const held: Array<Promise<void>> = [];
+      ws.addEventListener("reconnect", () => {
+        // Sent while the client waits to reconnect: held, then written once open again.
+        if (held.length === 0) held.push(ws.send("held"));
+      });
+      let outages = 0;
+      ws.addEventListener("outage", () => outages++);
+      await within(env.restart(), STEP, "server restart");
+      await waitFor(() => outages === 1, 10_000, "the outage");
+      await within(held[0], STEP, "the held send");
+      same(await take(ws, 1), ["held"], "the held message, echoed by the new connection");
+      check(asked.length >= 2 && asked[0] === 1, `the url function per attempt: ${asked}`);
+      same(ws.url, env.url(`/echo?attempt=${asked[asked.length - 1]}`), "the last attempt's URL");
     },
   },
   {
