@@ -186,7 +186,10 @@ async function main() {
   const files = findTests(join(root, "tests")).map((f) => relative(root, f))
     .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
   if (files.length === 0) {
-    console.error("no test files match");
+    const browser = filters.some((f) => f.includes("browser/"));
+    console.error(
+      `no test files match${browser ? " (tests/browser/: node scripts/test_browser.mjs)" : ""}`,
+    );
     process.exit(1);
   }
   mkdirSync(join(build, "junit"), { recursive: true });
