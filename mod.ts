@@ -77,4 +77,13 @@ export type {
 export type { ClientExtensionFactory, Extension, ExtensionParams } from "./src/core/extensions.ts";
 export type { RandomSource } from "./src/core/mask.ts";
 export { VERSION } from "./src/version.ts";
-export { type ExternalEventHandler, type RomOptions, RomWebSocket } from "./src/rom/mod.ts";
+export {
+  type ExternalEventHandler,
+  type RomBinaryOption,
+  type RomClient,
+  type RomClientFactory,
+  type RomClientOptions,
+  type RomFacade,
+  type RomOptions,
+  RomWebSocket,
+} from "./src/rom/mod.ts";

@@ -3,7 +3,8 @@
  * adapter stays a lazily loaded chunk) and CommonJS (the same files and chunks, converted one by
  * one), tsc emits the declarations (`.d.ts` for `import`, `.d.cts` for `require`). The entry
  * points are the `exports` of deno.json, so the two registries publish the same API;
- * `scripts/check_exports.ts` verifies it.
+ * `scripts/check_exports.ts` verifies it. The root's `browser` condition points at the build of
+ * `./browser` (src/browser/mod.ts), for bundlers that target browsers.
  *
  * Usage: deno run -A scripts/build_npm.ts
  *
@@ -133,6 +134,12 @@ export function build(): void {
       require: { types: p.ctypes, default: p.cjs },
     };
   }
+  // Bundlers that target browsers (the `browser` condition) get the browser build for the root.
+  const browser = npmPaths(exports["./browser"]);
+  npmExports["."] = {
+    browser: { types: browser.types, default: browser.esm },
+    ...npmExports["."] as Record<string, unknown>,
+  };
   npmExports["./package.json"] = "./package.json";
   const main = npmPaths(exports["."]);
   Object.assign(pkg, {

@@ -5,7 +5,9 @@
  * 20, 22 and 24, through `import` on Bun and Deno, type-checks a TypeScript consumer (strict,
  * `moduleResolution` node16 and bundler), and runs publint and @arethetypeswrong/cli on the
  * tarball. The echo server is the repository's (src/cli/echo_server.ts, the CLI's), in a child
- * process. Prints "package: N passed, M failed".
+ * process; checks the browser build as bundlers see it (the root's `browser` condition and
+ * `./browser`, bundled by esbuild for a browser, and the unbundled ESM graph of `./browser`).
+ * Prints "package: N passed, M failed".
  *
  * Usage: deno run -A scripts/check_package.ts
  *
@@ -81,6 +83,47 @@ if (JSON.stringify(seen) !== JSON.stringify(expected)) {
   throw new Error("bad RomWebSocket events: " + JSON.stringify(seen));
 }
 console.log("echo ok", VERSION);
+`;
+
+/** A page script that uses the browser build through `specifier`. */
+const browserUse = (specifier: string) =>
+  `import { connect, RomWebSocket, ROM_OPEN, ArgumentError } from "${specifier}";
+const rom = new RomWebSocket();
+rom.onExternalEvent = (_s, event) => { if (event === ROM_OPEN.event) console.log("open"); };
+connect("ws://127.0.0.1:1/", { headers: { a: "b" } }).catch((e) => {
+  if (!(e instanceof ArgumentError) || e.code !== "UNSUPPORTED_IN_BROWSER") throw e;
+});
+export { rom };
+`;
+
+const browserCheck = `import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+const esbuild = process.argv[2];
+for (const entry of ["browser_root.mjs", "browser_sub.mjs"]) {
+  const code = execFileSync(esbuild, [entry, "--bundle", "--platform=browser", "--format=esm",
+    "--minify", "--log-level=error"], { encoding: "utf8" });
+  if (/["'\x60]node:/.test(code)) throw new Error(entry + ": a node: import in the browser bundle");
+  for (const name of ["Deno", "Bun", "process", "Buffer", "require"]) {
+    if (new RegExp("(?<![\\\\w$.])" + name + "(?![\\\\w$])").test(code)) {
+      throw new Error(entry + ": " + name + " in the browser bundle");
+    }
+  }
+  if (!code.includes("not supported in a browser")) throw new Error(entry + ": not the browser build");
+  console.log(entry + ": " + (code.length / 1024).toFixed(1) + " KiB minified");
+}
+const seen = new Set();
+const walk = (file) => {
+  if (seen.has(file)) return;
+  seen.add(file);
+  const text = readFileSync(file, "utf8");
+  for (const m of text.matchAll(/(?:\\bfrom\\s*|\\bimport\\s*\\(?\\s*)["']([^"']+)["']/g)) {
+    if (!m[1].startsWith(".")) throw new Error(file + " imports " + m[1]);
+    walk(join(dirname(file), m[1]));
+  }
+};
+walk("node_modules/rom-websocket/dist/esm/src/browser/mod.js");
+console.log("the ESM graph of ./browser: " + seen.size + " files, no import outside it");
 `;
 
 /**
@@ -179,6 +222,17 @@ const { ${romNames} } = require("rom-websocket/rom");`,
   }
   check("rom-ws bin (demo)", join(app, "node_modules/.bin/rom-ws"), [], app);
 
+  // The browser build as bundlers see it: the root through the `browser` condition and the
+  // "./browser" subpath, bundled by esbuild for a browser, hold no node: import, no runtime global
+  // and are the browser build; the unbundled ESM graph of "./browser" imports nothing but itself.
+  writeFileSync(join(app, "browser_root.mjs"), browserUse("rom-websocket"));
+  writeFileSync(join(app, "browser_sub.mjs"), browserUse("rom-websocket/browser"));
+  writeFileSync(join(app, "browser_check.mjs"), browserCheck);
+  check("browser build: `browser` condition and ./browser, bundled for a browser", "node", [
+    "browser_check.mjs",
+    bin("esbuild"),
+  ], app);
+
   // TypeScript consumers, strict, under both resolution modes.
   writeFileSync(
     join(app, "consumer.ts"),
@@ -187,6 +241,7 @@ import { ClientProtocol } from "rom-websocket/core";
 import type { Connector } from "rom-websocket/adapters";
 import { connectNode } from "rom-websocket/adapters/node";
 import { compilePcre, PcreError, ROM_OPEN, type RomEvent } from "rom-websocket/rom";
+import * as browser from "rom-websocket/browser";
 const options: ClientOptions = { openTimeout: 5000, compression: { threshold: 0 }, reconnect: true };
 export async function f(url: string): Promise<CloseInfo> {
   const ws = await connect(url, { ...options, connector: connectNode satisfies Connector });
@@ -196,6 +251,13 @@ export async function f(url: string): Promise<CloseInfo> {
   const open: RomEvent = ROM_OPEN; const re: RegExp = compilePcre("(?i)a"); void open; void re;
   try { rom.Regex = "(?>a)"; } catch (e) { if (e instanceof PcreError) { const c: "INVALID_REGEX" = e.code; void c; } }
   return await ws.close(1000, "bye");
+}
+export async function g(url: string): Promise<CloseInfo> {
+  const ws: browser.WebSocketClient = await browser.connect(url, { reconnect: true, idleTimeout: 30_000 });
+  ws.addEventListener("outage", (e: browser.OutageEvent) => { const at: number = e.outage.lostAt; void at; });
+  const rom = new browser.RomWebSocket({ reconnect: true }); const ok: boolean = await rom.Connect(url); void ok;
+  try { await ws.ping(); } catch (e) { if (e instanceof browser.ArgumentError) { const c: browser.ArgumentErrorCode = e.code; void c; } }
+  return await ws.close();
 }
 `,
   );

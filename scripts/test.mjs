@@ -31,7 +31,10 @@ function findTests(dir) {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) {
-      if (!name.startsWith("_") && name !== "fixtures") out.push(...findTests(path));
+      // tests/browser/ is its own suite, on Node.js only: scripts/test_browser.mjs.
+      if (!name.startsWith("_") && name !== "fixtures" && name !== "browser") {
+        out.push(...findTests(path));
+      }
     } else if (name.endsWith("_test.ts")) {
       out.push(path);
     }
@@ -183,7 +186,10 @@ async function main() {
   const files = findTests(join(root, "tests")).map((f) => relative(root, f))
     .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
   if (files.length === 0) {
-    console.error("no test files match");
+    const browser = filters.some((f) => f.includes("browser/"));
+    console.error(
+      `no test files match${browser ? " (tests/browser/: node scripts/test_browser.mjs)" : ""}`,
+    );
     process.exit(1);
   }
   mkdirSync(join(build, "junit"), { recursive: true });

@@ -9,69 +9,69 @@ import type { WebSocketClient } from "./client.ts";
 import type { Outage } from "./options.ts";
 
 /** Event passed to `open` listeners (after `onOpen`, if given, has run). */
-export interface OpenEvent {
+export interface OpenEvent<T = WebSocketClient> {
   /** The event type. */
   readonly type: "open";
   /** Set when this open ends an outage: a reconnection after an open connection was lost. */
   readonly outage?: Outage;
   /** The client that raised the event. */
-  readonly target: WebSocketClient;
+  readonly target: T;
 }
 
 /**
  * Event passed to `outage` listeners, right after the `open` event of a reconnection: what may
  * have been missed while the connection was down.
  */
-export interface OutageEvent {
+export interface OutageEvent<T = WebSocketClient> {
   /** The event type. */
   readonly type: "outage";
   /** When the connection was lost and restored, the attempts, the last message before the loss. */
   readonly outage: Outage;
   /** The client that raised the event. */
-  readonly target: WebSocketClient;
+  readonly target: T;
 }
 
 /** Event passed to `message` listeners: text as `string`, binary as `Uint8Array`. */
-export interface MessageEvent {
+export interface MessageEvent<T = WebSocketClient> {
   /** The event type. */
   readonly type: "message";
   /** The message: a string for text, bytes for binary. */
   readonly data: string | Uint8Array;
   /** The client that raised the event. */
-  readonly target: WebSocketClient;
+  readonly target: T;
 }
 
 /** Event passed to `ping` and `pong` listeners. */
-export interface PingEvent {
+export interface PingEvent<T = WebSocketClient> {
   /** The event type. */
   readonly type: "ping" | "pong";
   /** The payload of the control frame. */
   readonly data: Uint8Array;
   /** The client that raised the event. */
-  readonly target: WebSocketClient;
+  readonly target: T;
 }
 
 /** Event passed to `close` listeners: how the connection ended. */
-export interface CloseEvent extends CloseInfo {
+export interface CloseEvent<T = WebSocketClient> extends CloseInfo {
   /** The event type. */
   readonly type: "close";
   /** The client that raised the event. */
-  readonly target: WebSocketClient;
+  readonly target: T;
 }
 
 /** Event passed to `error` listeners, before the `close` event. */
-export interface ErrorEvent {
+export interface ErrorEvent<T = WebSocketClient> {
   /** The event type. */
   readonly type: "error";
   /** What failed. */
   readonly error: WebSocketError;
   /** The client that raised the event. */
-  readonly target: WebSocketClient;
+  readonly target: T;
 }
 
 /** Event passed to `reconnect` listeners: the connection dropped (or an attempt failed) and a new
  * attempt is scheduled. */
-export interface ReconnectEvent {
+export interface ReconnectEvent<T = WebSocketClient> {
   /** The event type. */
   readonly type: "reconnect";
   /** How the last connection (or attempt) ended. */
@@ -83,27 +83,30 @@ export interface ReconnectEvent {
   /** Milliseconds until that attempt. */
   readonly delay: number;
   /** The client that raised the event. */
-  readonly target: WebSocketClient;
+  readonly target: T;
 }
 
-/** Events of {@linkcode WebSocketClient} by type. */
-export interface WebSocketClientEventMap {
+/**
+ * Events of {@linkcode WebSocketClient} by type. `T` is the client that raises them (the browser
+ * build's own `WebSocketClient` raises the same events).
+ */
+export interface WebSocketClientEventMap<T = WebSocketClient> {
   /** The connection opened (again, after a reconnection). */
-  open: OpenEvent;
+  open: OpenEvent<T>;
   /** A reconnection ended an outage (fired right after its `open`). */
-  outage: OutageEvent;
+  outage: OutageEvent<T>;
   /** The connection dropped or an attempt failed; another attempt follows. */
-  reconnect: ReconnectEvent;
+  reconnect: ReconnectEvent<T>;
   /** A message arrived. */
-  message: MessageEvent;
+  message: MessageEvent<T>;
   /** A ping arrived (the pong is sent automatically). */
-  ping: PingEvent;
+  ping: PingEvent<T>;
   /** A pong arrived. */
-  pong: PingEvent;
+  pong: PingEvent<T>;
   /** The connection is closed for good. */
-  close: CloseEvent;
+  close: CloseEvent<T>;
   /** The connection failed; a close event follows. */
-  error: ErrorEvent;
+  error: ErrorEvent<T>;
 }
 
 /** The type of a {@linkcode WebSocketClient} event. */
@@ -129,13 +132,13 @@ interface ListenerEntry {
  * The listeners of one client, by event type. A listener that throws does not stop the others
  * nor the connection (see {@linkcode reportListenerError}).
  */
-export class Listeners {
+export class Listeners<T = WebSocketClient> {
   readonly #lists: { [K in EventType]?: ListenerEntry[] } = {};
 
   /** Adds `listener` once (a second add of the same function is ignored). */
   add<K extends EventType>(
     type: K,
-    listener: Listener<WebSocketClientEventMap[K]>,
+    listener: Listener<WebSocketClientEventMap<T>[K]>,
     options?: ListenerOptions,
   ): boolean {
     if (typeof listener !== "function") return false;
@@ -151,7 +154,7 @@ export class Listeners {
   }
 
   /** Removes `listener`. */
-  remove<K extends EventType>(type: K, listener: Listener<WebSocketClientEventMap[K]>): void {
+  remove<K extends EventType>(type: K, listener: Listener<WebSocketClientEventMap<T>[K]>): void {
     const list = this.#lists[type];
     if (!list) return;
     const index = list.findIndex((e) => e.fn === (listener as unknown));
@@ -164,17 +167,19 @@ export class Listeners {
   }
 
   /** Calls the listeners of `type` with `event`, in the order they were added. */
-  emit<K extends EventType>(type: K, event: WebSocketClientEventMap[K]): void {
+  emit<K extends EventType>(type: K, event: WebSocketClientEventMap<T>[K]): void {
     const list = this.#lists[type];
     if (!list || list.length === 0) return;
     if (list.length === 1) {
       const entry = list[0];
       if (entry.once) this.#lists[type] = [];
-      callListener(entry.fn as Listener<WebSocketClientEventMap[K]>, event);
+      callListener(entry.fn as Listener<WebSocketClientEventMap<T>[K]>, event);
       return;
     }
     if (list.some((e) => e.once)) this.#lists[type] = list.filter((e) => !e.once);
-    for (const entry of list) callListener(entry.fn as Listener<WebSocketClientEventMap[K]>, event);
+    for (const entry of list) {
+      callListener(entry.fn as Listener<WebSocketClientEventMap<T>[K]>, event);
+    }
   }
 }
 

@@ -21,9 +21,9 @@ interface Taker {
  * an iteration starts, none is lost. Once `maxQueue` are waiting, `paused` turns true and the
  * connection stops reading from the network; it resumes when the queue is down to a quarter.
  */
-export class Inbox {
-  readonly #listeners: Listeners;
-  readonly #target: WebSocketClient;
+export class Inbox<T = WebSocketClient> {
+  readonly #listeners: Listeners<T>;
+  readonly #target: T;
   readonly #maxQueue: number;
   #queue: Message[] = [];
   #head = 0;
@@ -35,7 +35,7 @@ export class Inbox {
   /** How the connection ended for good, once it has. */
   #end: CloseInfo | undefined;
 
-  constructor(listeners: Listeners, target: WebSocketClient, maxQueue: number) {
+  constructor(listeners: Listeners<T>, target: T, maxQueue: number) {
     this.#listeners = listeners;
     this.#target = target;
     this.#maxQueue = maxQueue;

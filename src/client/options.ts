@@ -15,7 +15,10 @@ import { type DeflateOptions, PerMessageDeflateFactory } from "../core/permessag
 import { ClientProtocol, type ClientProtocolOptions } from "../core/protocol.ts";
 import { parseWebSocketUrl, type WebSocketUrl } from "../core/uri.ts";
 import type { WebSocketClient } from "./client.ts";
+import { nonNegative, outboxLimits } from "./checks.ts";
 import { type ReconnectOptions, type ReconnectPolicy, reconnectPolicy } from "./reconnect.ts";
+
+export { toBytes } from "./checks.ts";
 
 /** Options of {@linkcode connect}. Every default is listed in the README. */
 export interface ClientOptions {
@@ -335,37 +338,6 @@ export function planAttempt(
   })();
 }
 
-function outboxLimits(option: ClientOptions["outbox"]): OutboxLimits | undefined {
-  if (option === undefined || option === false) return undefined;
-  if (option !== true && (typeof option !== "object" || option === null)) {
-    throw new ArgumentError("INVALID_OPTION", "outbox must be a boolean or an object");
-  }
-  const o = option === true ? {} : option;
-  const limit = (name: keyof OutboxOptions, fallback: number, min: number) => {
-    const value = o[name] ?? fallback;
-    if (typeof value !== "number" || Number.isNaN(value) || value < min) {
-      throw new ArgumentError("INVALID_OPTION", `outbox.${name} must be a number >= ${min}`);
-    }
-    return value;
-  };
-  return {
-    maxMessages: limit("maxMessages", 1024, 1),
-    maxBytes: limit("maxBytes", 16 * 1024 * 1024, 1),
-    ttl: limit("ttl", 60_000, 0),
-  };
-}
-
-function nonNegative(options: ClientOptions, name: keyof ClientOptions, fallback: number): number {
-  const value = options[name] ?? fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new ArgumentError(
-      "INVALID_OPTION",
-      `${name} must be a number >= 0, got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
 function normalizeHeaders(headers: RequestHeaders | undefined): Array<readonly [string, string]> {
   if (headers === undefined) return [];
   if (typeof headers !== "object" || headers === null) {
@@ -386,17 +358,4 @@ function normalizeHeaders(headers: RequestHeaders | undefined): Array<readonly [
     list.push([name, value]);
   }
   return list;
-}
-
-/** The bytes of a non-string `send` argument (a view, never a copy). */
-export function toBytes(data: Exclude<SendData, string>): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) {
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  }
-  throw new ArgumentError(
-    "INVALID_DATA",
-    `cannot send ${data === null ? "null" : typeof data}: use a string, Uint8Array or ArrayBuffer`,
-  );
 }

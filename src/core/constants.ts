@@ -42,6 +42,17 @@ export const CloseCode = {
   TLS_HANDSHAKE: 1015,
 } as const;
 
+/** WHATWG `readyState` values. */
+export const ReadyState = {
+  CONNECTING: 0,
+  OPEN: 1,
+  CLOSING: 2,
+  CLOSED: 3,
+} as const;
+
+/** One of the four {@linkcode ReadyState} values. */
+export type ReadyState = typeof ReadyState[keyof typeof ReadyState];
+
 /** A close status code (any number; see {@linkcode isValidCloseCode}). */
 export type CloseCode = number;
 

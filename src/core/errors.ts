@@ -4,7 +4,8 @@
  *
  * ```
  * WebSocketError                 base class; `code` is stable
- * ├── ArgumentError              a bad URL, option, header, close code, payload (misuse)
+ * ├── ArgumentError              a bad URL, option, header, close code, payload (misuse); what
+ * │                              a browser cannot do (UNSUPPORTED_IN_BROWSER)
  * ├── InvalidStateError          an operation the connection's state does not allow; the outbox
  * │                              refused or dropped a message (full, expired)
  * ├── NetworkError               the TCP or TLS connection failed (refused, DNS, reset, TLS)
@@ -50,9 +51,14 @@ export type ArgumentErrorCode =
   | "INVALID_CLOSE_CODE"
   | "INVALID_CLOSE_REASON"
   | "INVALID_DATA"
-  | "CONTROL_PAYLOAD_TOO_BIG";
+  | "CONTROL_PAYLOAD_TOO_BIG"
+  | "UNSUPPORTED_IN_BROWSER";
 
-/** A caller passed something the library cannot use. Thrown before any I/O happens. */
+/**
+ * A caller passed something the library cannot use. Thrown before any I/O happens.
+ * `UNSUPPORTED_IN_BROWSER`: the browser build was asked for what a browser's `WebSocket` cannot
+ * do (request headers, a proxy, TLS settings, a connector, `ping()`, ...).
+ */
 export class ArgumentError extends WebSocketError {
   /** The stable error code (listed in the README). */
   declare readonly code: ArgumentErrorCode;

@@ -40,7 +40,7 @@ import {
   truncateReason,
   validateCloseArguments,
 } from "./close.ts";
-import { CloseCode, DEFAULTS, MAX_CONTROL_PAYLOAD, Opcode } from "./constants.ts";
+import { CloseCode, DEFAULTS, MAX_CONTROL_PAYLOAD, Opcode, ReadyState } from "./constants.ts";
 import {
   ArgumentError,
   type CloseFrame,
@@ -66,16 +66,8 @@ import { MaskKeyPool, type RandomSource, sharedMaskKeyPool, webCryptoRandom } fr
 import { MessageAssembler, type MessageSink } from "./message.ts";
 import { type OutgoingCompression, PerMessageDeflate } from "./permessage_deflate.ts";
 
-/** WHATWG `readyState` values. */
-export const ReadyState = {
-  CONNECTING: 0,
-  OPEN: 1,
-  CLOSING: 2,
-  CLOSED: 3,
-} as const;
-
-/** One of the four {@linkcode ReadyState} values. */
-export type ReadyState = typeof ReadyState[keyof typeof ReadyState];
+// Defined with the constants (the browser build uses them without this state machine).
+export { ReadyState } from "./constants.ts";
 
 /** Events produced by {@linkcode ClientProtocol}. */
 export type ProtocolEvent =

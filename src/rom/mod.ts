@@ -42,7 +42,16 @@ export {
   type RomEvent,
 } from "./contract.ts";
 export { compilePcre, PcreError, type TranslatedPattern, translatePcre } from "./pcre.ts";
-export { type ExternalEventHandler, type RomOptions, RomWebSocket } from "./rom_websocket.ts";
+export {
+  type ExternalEventHandler,
+  type RomBinaryOption,
+  type RomClient,
+  type RomClientFactory,
+  type RomClientOptions,
+  RomFacade,
+  type RomOptions,
+} from "./rom_websocket.ts";
+export { RomWebSocket } from "./server.ts";
 // The types the facade's API names (`RomOptions` extends the client's options, `client` is a
 // `WebSocketClient`, `PcreError` a `WebSocketError`), so this entry documents itself: type-only,
 // the values stay in the root entry.

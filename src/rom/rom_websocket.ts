@@ -1,20 +1,18 @@
 /**
- * `RomWebSocket`: the contract of the 1C:Enterprise component ROM-WebSocket, kept word for word,
- * on top of {@linkcode WebSocketClient}. Every member exists under its English name and its
- * Russian alias; both reach the same state.
+ * `RomFacade`: the contract of the 1C:Enterprise component ROM-WebSocket, kept word for word, on
+ * top of any client with the shape of {@linkcode RomClient}. Every member exists under its English
+ * name and its Russian alias; both reach the same state. `RomWebSocket` is this facade over the
+ * `WebSocketClient` of Deno, Bun and Node.js (`server.ts`) or over the browser's
+ * (`src/browser/rom_websocket.ts`): this module imports no client, so the browser build can use it.
  *
  * @module
  */
 
-import {
-  type ClientOptions,
-  reportListenerError,
-  type RequestHeaders,
-  WebSocketClient,
-} from "../client/mod.ts";
+import { reportListenerError } from "../client/events.ts";
+import type { ClientOptions, HeadersSource, RequestHeaders } from "../client/options.ts";
 import { base64 } from "../core/bytes.ts";
-import { ArgumentError, type WebSocketError } from "../core/errors.ts";
-import { ReadyState } from "../core/protocol.ts";
+import { ArgumentError, type CloseInfo, type WebSocketError } from "../core/errors.ts";
+import { ReadyState } from "../core/constants.ts";
 import { VERSION } from "../version.ts";
 import {
   ROM_BINARY_MESSAGE_EVENT,
@@ -31,8 +29,8 @@ import { compilePcre } from "./pcre.ts";
 /** The external event handler: `(source, event, data)`, as 1C receives it. */
 export type ExternalEventHandler = (source: string, event: string, data: string) => void;
 
-/** Options beyond the original component; all off or compatible by default. */
-export interface RomOptions extends Omit<ClientOptions, "signal"> {
+/** How binary messages reach the handler (see {@linkcode RomOptions.binary}). */
+export interface RomBinaryOption {
   /**
    * How binary messages are delivered: `"text"` (default: as a Message event, the bytes decoded as
    * UTF-8, like text), `"base64"` (event `{"Event": "Message","Type": "Binary"}`, data in base64)
@@ -41,10 +39,60 @@ export interface RomOptions extends Omit<ClientOptions, "signal"> {
   binary?: "text" | "base64" | "ignore";
 }
 
+/** Options beyond the original component; all off or compatible by default. */
+export interface RomOptions extends Omit<ClientOptions, "signal">, RomBinaryOption {}
+
+/**
+ * What the facade needs of a client: the `WebSocketClient` of Deno, Bun and Node.js and the
+ * browser build's both have it.
+ */
+export interface RomClient {
+  /** `CONNECTING` (also while waiting to reconnect), `OPEN`, `CLOSING` or `CLOSED`. */
+  readonly readyState: ReadyState;
+  /** Resolves when first open; rejects if it cannot be opened. */
+  readonly opened: Promise<void>;
+  /** Resolves with how the connection ended, once it has for good. */
+  readonly closed: Promise<CloseInfo>;
+  /** The connection opened (again). */
+  addEventListener(type: "open", listener: () => void): void;
+  /** A message arrived. */
+  addEventListener(
+    type: "message",
+    listener: (event: { readonly data: string | Uint8Array }) => void,
+  ): void;
+  /** The connection dropped or an attempt failed; another attempt follows. */
+  addEventListener(
+    type: "reconnect",
+    listener: (event: { readonly info: CloseInfo; readonly wasOpen: boolean }) => void,
+  ): void;
+  /** The connection is closed for good. */
+  addEventListener(type: "close", listener: (event: CloseInfo) => void): void;
+  /** Sends a message. */
+  send(data: string | Uint8Array): Promise<void>;
+  /** Runs the closing handshake. */
+  close(code: number): Promise<CloseInfo>;
+  /** Ends the connection at once. */
+  terminate(): void;
+}
+
+/** The client options a facade reads and hands on to its client. */
+export interface RomClientOptions {
+  /** Request headers, merged with those of `SetHeader`. */
+  headers?: RequestHeaders | HeadersSource;
+  /** Milliseconds for an attempt to open (`Timeout`, when above 0, replaces it). */
+  openTimeout?: number;
+  /** Reconnection (then `Timeout` bounds the whole wait). */
+  reconnect?: unknown;
+}
+
+/** Makes the client of one `Connect`; throws `ArgumentError` for bad options. */
+export type RomClientFactory<C extends RomClient, O> = (url: string, options: O) => C;
+
 const decoder = new TextDecoder();
 
 /**
- * The ROM-WebSocket component.
+ * The ROM-WebSocket component over a client made by `newClient` (each build's `RomWebSocket`
+ * passes its own `WebSocketClient`).
  *
  * @example Event mode (Timeout = 0): results arrive as external events
  * ```ts
@@ -66,7 +114,10 @@ const decoder = new TextDecoder();
  * }
  * ```
  */
-export class RomWebSocket {
+export class RomFacade<
+  C extends RomClient = RomClient,
+  O extends RomClientOptions = RomClientOptions,
+> {
   /** `source` of every external event. */
   static readonly SOURCE: string = ROM_SOURCE;
 
@@ -75,16 +126,21 @@ export class RomWebSocket {
   #regexSource = "";
   #regex: RegExp | undefined;
   #handler: ExternalEventHandler | null = null;
-  #options: RomOptions;
+  #options: O & RomBinaryOption;
+  readonly #newClient: RomClientFactory<C, O>;
   #headers: Array<[string, string]> = [];
-  #client: WebSocketClient | undefined;
+  #client: C | undefined;
   /** Connections closed by Disconnect(), whose Close event says "Normal". */
-  #disconnected = new WeakSet<WebSocketClient>();
+  #disconnected = new WeakSet<RomClient>();
   #lastError: WebSocketError | undefined;
 
-  /** `options`: client options and extensions beyond the original component. */
-  constructor(options: RomOptions = {}) {
+  /**
+   * `options`: client options and extensions beyond the original component; `newClient` makes the
+   * client of each `Connect`.
+   */
+  constructor(options: O & RomBinaryOption, newClient: RomClientFactory<C, O>) {
     this.#options = { ...options };
+    this.#newClient = newClient;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -94,7 +150,7 @@ export class RomWebSocket {
   get Connected(): boolean {
     return this.#client?.readyState === ReadyState.OPEN;
   }
-  /** Alias of {@linkcode RomWebSocket.Connected}. */
+  /** Alias of {@linkcode RomFacade.Connected}. */
   get Подключено(): boolean {
     return this.Connected;
   }
@@ -116,7 +172,7 @@ export class RomWebSocket {
     }
     this.#timeout = value;
   }
-  /** Alias of {@linkcode RomWebSocket.Timeout}. */
+  /** Alias of {@linkcode RomFacade.Timeout}. */
   get Таймаут(): number {
     return this.Timeout;
   }
@@ -131,7 +187,7 @@ export class RomWebSocket {
   set Listen(value: boolean) {
     this.#listen = Boolean(value);
   }
-  /** Alias of {@linkcode RomWebSocket.Listen}. */
+  /** Alias of {@linkcode RomFacade.Listen}. */
   get РежимПрослушивания(): boolean {
     return this.Listen;
   }
@@ -143,7 +199,7 @@ export class RomWebSocket {
   get Version(): string {
     return VERSION;
   }
-  /** Alias of {@linkcode RomWebSocket.Version}. */
+  /** Alias of {@linkcode RomFacade.Version}. */
   get Версия(): string {
     return this.Version;
   }
@@ -163,7 +219,7 @@ export class RomWebSocket {
     this.#regexSource = source;
     this.#regex = compiled;
   }
-  /** Alias of {@linkcode RomWebSocket.Regex}. */
+  /** Alias of {@linkcode RomFacade.Regex}. */
   get РегулярноеВыражение(): string {
     return this.Regex;
   }
@@ -178,7 +234,7 @@ export class RomWebSocket {
   set onExternalEvent(handler: ExternalEventHandler | null) {
     this.#handler = typeof handler === "function" ? handler : null;
   }
-  /** Alias of {@linkcode RomWebSocket.onExternalEvent}. */
+  /** Alias of {@linkcode RomFacade.onExternalEvent}. */
   get ВнешнееСобытие(): ExternalEventHandler | null {
     return this.onExternalEvent;
   }
@@ -190,7 +246,7 @@ export class RomWebSocket {
   get LastError(): string {
     return this.#lastError?.message ?? "";
   }
-  /** Alias of {@linkcode RomWebSocket.LastError}. */
+  /** Alias of {@linkcode RomFacade.LastError}. */
   get ПоследняяОшибка(): string {
     return this.LastError;
   }
@@ -210,7 +266,7 @@ export class RomWebSocket {
     this.#headers.push([name, value]);
     return true;
   }
-  /** Alias of {@linkcode RomWebSocket.SetHeader}. */
+  /** Alias of {@linkcode RomFacade.SetHeader}. */
   УстановитьЗаголовок(name: string, value: string): boolean {
     return this.SetHeader(name, value);
   }
@@ -238,13 +294,13 @@ export class RomWebSocket {
     const headers = typeof given === "function"
       ? async (attempt: number) => mergeHeaders(own, await given(attempt))
       : mergeHeaders(own, given);
-    let client: WebSocketClient;
+    let client: C;
     try {
-      client = new WebSocketClient(String(uri), {
+      client = this.#newClient(String(uri), {
         ...clientOptions,
         headers,
         openTimeout: this.#timeout > 0 ? this.#timeout * 1000 : clientOptions.openTimeout,
-      });
+      } as unknown as O);
     } catch (error) {
       this.#lastError = error as WebSocketError;
       this.#raise(ROM_FAIL);
@@ -265,7 +321,7 @@ export class RomWebSocket {
     if (!result) client.terminate();
     return result;
   }
-  /** Alias of {@linkcode RomWebSocket.Connect}. */
+  /** Alias of {@linkcode RomFacade.Connect}. */
   Подключиться(uri: string): Promise<boolean> {
     return this.Connect(uri);
   }
@@ -291,7 +347,7 @@ export class RomWebSocket {
     await closing;
     return true;
   }
-  /** Alias of {@linkcode RomWebSocket.Disconnect}. */
+  /** Alias of {@linkcode RomFacade.Disconnect}. */
   Отключиться(): Promise<boolean> {
     return this.Disconnect();
   }
@@ -311,19 +367,19 @@ export class RomWebSocket {
       return false;
     }
   }
-  /** Alias of {@linkcode RomWebSocket.Send}. */
+  /** Alias of {@linkcode RomFacade.Send}. */
   Отправить(text: string | Uint8Array): Promise<boolean> {
     return this.Send(text);
   }
 
   /** The underlying client of the current connection, for features beyond the contract. */
-  get client(): WebSocketClient | undefined {
+  get client(): C | undefined {
     return this.#client;
   }
 
   // ---------------------------------------------------------------------------------------------
 
-  #attach(client: WebSocketClient): void {
+  #attach(client: C): void {
     client.addEventListener("open", () => this.#raise(ROM_OPEN));
     client.opened.catch((error: WebSocketError) => {
       this.#lastError = error;

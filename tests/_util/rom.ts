@@ -13,26 +13,16 @@ import { type Scope, waitFor, withTimeout } from "./async.ts";
 /** Safety-net deadline for one step (open, a round trip, a close). */
 export const STEP = 4000;
 
-/** The contract of ARCHITECTURE.md §7, typed out by hand, byte for byte. */
-export const SOURCE = "ROM-WebSocket";
-export const OPEN = {
-  event: '{"Event": "Connection","State": "Open"}',
-  data: '{"Connection": "Open"}',
-} as const;
-export const CLOSE_NORMAL = {
-  event: '{"Event": "Connection","State": "Close","Reason": "Normal"}',
-  data: '{"Connection": "Close"}',
-} as const;
-export const CLOSE_DROP = {
-  event: '{"Event": "Connection","State": "Close","Reason": "Drop"}',
-  data: '{"Connection": "Close"}',
-} as const;
-export const FAIL = {
-  event: '{"Event": "Connection","State": "Fail"}',
-  data: '{"Connection": "Fail"}',
-} as const;
-export const MESSAGE = '{"Event": "Message"}';
-export const BINARY_MESSAGE = '{"Event": "Message","Type": "Binary"}';
+export {
+  BINARY_MESSAGE,
+  CLOSE_DROP,
+  CLOSE_NORMAL,
+  FAIL,
+  MESSAGE,
+  OPEN,
+  SOURCE,
+} from "./rom_contract.ts";
+import { MESSAGE, SOURCE } from "./rom_contract.ts";
 
 /** One external event as the handler received it. */
 export interface Raised {
