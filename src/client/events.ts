@@ -6,6 +6,7 @@
 
 import type { CloseInfo, WebSocketError } from "../core/errors.ts";
 import type { WebSocketClient } from "./client.ts";
+import { channels } from "./diagnostics.ts";
 import type { Outage } from "./options.ts";
 
 /** Event passed to `open` listeners (after `onOpen`, if given, has run). */
@@ -163,8 +164,13 @@ export class Listeners {
     return (this.#lists[type]?.length ?? 0) > 0;
   }
 
-  /** Calls the listeners of `type` with `event`, in the order they were added. */
+  /**
+   * Calls the listeners of `type` with `event`, in the order they were added; first publishes it
+   * on its `rom-websocket:<type>` diagnostics channel, if it has one with subscribers.
+   */
   emit<K extends EventType>(type: K, event: WebSocketClientEventMap[K]): void {
+    const channel = channels[type]; // none for message, ping and pong
+    if (channel !== undefined && channel.hasSubscribers) publish(channel, event);
     const list = this.#lists[type];
     if (!list || list.length === 0) return;
     if (list.length === 1) {
@@ -175,6 +181,15 @@ export class Listeners {
     }
     if (list.some((e) => e.once)) this.#lists[type] = list.filter((e) => !e.once);
     for (const entry of list) callListener(entry.fn as Listener<WebSocketClientEventMap[K]>, event);
+  }
+}
+
+/** A subscriber that throws is reported like a listener: the connection goes on. */
+function publish(channel: { publish(message: unknown): void }, event: unknown): void {
+  try {
+    channel.publish(event);
+  } catch (error) {
+    reportListenerError(error);
   }
 }
 

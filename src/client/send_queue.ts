@@ -31,23 +31,27 @@ export class SendQueue {
   /**
    * Queues `payload`. Compression starts at once (the deflater keeps message order itself, so
    * several messages can be in zlib together); only `frame`, which frames and writes the bytes,
-   * waits for the messages queued before this one. Settles like `frame`.
+   * waits for the messages queued before this one. Settles like `frame`, which is told the size of
+   * a compressed message before compression (for `client.stats`).
    */
   enqueue(
     payload: Uint8Array | string,
     compress: boolean,
-    frame: (bytes: Uint8Array | string, compressed: boolean) => Promise<void>,
+    frame: (bytes: Uint8Array | string, compressed: boolean, size?: number) => Promise<void>,
   ): Promise<void> {
     this.#pending++;
+    let size: number | undefined;
     const compressed = compress
-      ? this.#getDeflater().then((deflater) =>
-        deflater.deflate(typeof payload === "string" ? new TextEncoder().encode(payload) : payload)
-      )
+      ? this.#getDeflater().then((deflater) => {
+        const raw = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
+        size = raw.length;
+        return deflater.deflate(raw);
+      })
       : undefined;
     compressed?.catch(() => {}); // reported through `job`
     const job = this.#tail.then(async () => {
       try {
-        await frame(compressed ? await compressed : payload, compress);
+        await frame(compressed ? await compressed : payload, compress, size);
       } finally {
         this.#pending--;
       }

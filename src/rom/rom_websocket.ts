@@ -8,6 +8,7 @@
 
 import {
   type ClientOptions,
+  type ClientStats,
   reportListenerError,
   type RequestHeaders,
   WebSocketClient,
@@ -42,6 +43,18 @@ export interface RomOptions extends Omit<ClientOptions, "signal"> {
 }
 
 const decoder = new TextDecoder();
+
+const NO_STATS: ClientStats = Object.freeze({
+  messagesIn: 0,
+  messagesOut: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+  wireBytesIn: 0,
+  wireBytesOut: 0,
+  reconnects: 0,
+  lastRtt: undefined,
+  connectedSince: undefined,
+});
 
 /**
  * The ROM-WebSocket component.
@@ -314,6 +327,19 @@ export class RomWebSocket {
   /** Alias of {@linkcode RomWebSocket.Send}. */
   Отправить(text: string | Uint8Array): Promise<boolean> {
     return this.Send(text);
+  }
+
+  /**
+   * The counters of the current (or last) connection's client, as `client.stats` (an extension):
+   * messages and bytes in and out, reconnections, the last round-trip time, connected since. All
+   * zero before the first `Connect`.
+   */
+  get Stats(): ClientStats {
+    return this.#client?.stats ?? NO_STATS;
+  }
+  /** Alias of {@linkcode RomWebSocket.Stats}. */
+  get Статистика(): ClientStats {
+    return this.Stats;
   }
 
   /** The underlying client of the current connection, for features beyond the contract. */

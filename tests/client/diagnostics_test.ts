@@ -1,0 +1,97 @@
+/**
+ * The `node:diagnostics_channel` channels of src/client/diagnostics.ts, on every runtime (Deno,
+ * Bun and Node.js all have the module): `rom-websocket:open`, `:error`, `:reconnect`, `:outage`
+ * and `:close` carry the event objects the listeners get, in the same order, with `target` the
+ * client; unsubscribing stops them. (A subscriber that throws is the module's business: Node.js
+ * rethrows it as an uncaught exception on the next tick, by design.)
+ */
+
+import assert from "node:assert/strict";
+import diagnostics from "node:diagnostics_channel";
+import { describe, it } from "node:test";
+import { DIAGNOSTICS_CHANNELS, WebSocketClient } from "../../mod.ts";
+import { deferred, guarded, withTimeout } from "../_util/async.ts";
+import { open, STEP, track } from "../_util/client.ts";
+import { startEchoServer } from "../_util/servers.ts";
+
+type Seen = { channel: string; event: { type: string; target: unknown; outage?: unknown } };
+
+/** Subscribes to every channel; returns what arrives and the unsubscribe function. */
+function subscribeAll(): { seen: Seen[]; unsubscribe: () => void } {
+  const seen: Seen[] = [];
+  const handlers = Object.values(DIAGNOSTICS_CHANNELS).map((name) => {
+    const handler = (message: unknown) => seen.push({ channel: name, event: message as never });
+    diagnostics.subscribe(name, handler);
+    return [name, handler] as const;
+  });
+  return {
+    seen,
+    unsubscribe: () => {
+      for (const [name, handler] of handlers) diagnostics.unsubscribe(name, handler);
+    },
+  };
+}
+
+describe("diagnostics channels", () => {
+  it("names: rom-websocket:<event> for open, close, error, reconnect and outage", () => {
+    assert.deepEqual(DIAGNOSTICS_CHANNELS, {
+      open: "rom-websocket:open",
+      close: "rom-websocket:close",
+      error: "rom-websocket:error",
+      reconnect: "rom-websocket:reconnect",
+      outage: "rom-websocket:outage",
+    });
+  });
+
+  it(
+    "a drop and a reconnection: open, error, reconnect, open (with outage), outage, ..., close",
+    guarded(async (scope) => {
+      const server = scope.use(await startEchoServer("ws"));
+      const { seen, unsubscribe } = subscribeAll();
+      scope.defer(unsubscribe);
+      const client = track(
+        scope,
+        new WebSocketClient(server.url("/drop"), {
+          pingInterval: 0,
+          reconnect: { initialDelay: 10, maxDelay: 20 },
+        }),
+      );
+      const listened: string[] = [];
+      const second = deferred<void>();
+      for (const type of ["open", "error", "reconnect", "outage", "close"] as const) {
+        client.addEventListener(type, () => {
+          listened.push(type);
+          if (type === "outage") second.resolve();
+        });
+      }
+      await withTimeout(second.promise, STEP, "a reconnection");
+      await client.close();
+      const mine = seen.filter((s) => s.event.target === client);
+      assert.deepEqual(
+        mine.map((s) => s.channel),
+        listened.map((type) => `rom-websocket:${type}`),
+        "the channels see what the listeners see, in the same order",
+      );
+      assert.deepEqual(listened.slice(0, 5), ["open", "error", "reconnect", "open", "outage"]);
+      assert.equal(listened.at(-1), "close");
+      for (const { channel, event } of mine) assert.equal(`rom-websocket:${event.type}`, channel);
+      assert.equal(mine[0].event.outage, undefined, "the first open ends no outage");
+      assert.ok(mine[3].event.outage, "the open of the reconnection carries the outage");
+    }),
+  );
+
+  it(
+    "after unsubscribing nothing arrives (the client publishes only to subscribers)",
+    guarded(async (scope) => {
+      const server = scope.use(await startEchoServer("ws"));
+      const { seen, unsubscribe } = subscribeAll();
+      unsubscribe();
+      const client = await open(scope, server.url("/"), { pingInterval: 0 });
+      const closed = deferred<number>();
+      client.addEventListener("close", (event) => closed.resolve(event.code));
+      await client.close();
+      assert.equal(await withTimeout(closed.promise, STEP, "close listener"), 1000);
+      assert.deepEqual(seen.filter((s) => s.event.target === client), []);
+    }),
+  );
+});
