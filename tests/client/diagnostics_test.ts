@@ -2,7 +2,7 @@
  * The `node:diagnostics_channel` channels of src/client/diagnostics.ts, on every runtime (Deno,
  * Bun and Node.js all have the module): `rom-websocket:open`, `:error`, `:reconnect`, `:outage`
  * and `:close` carry the event objects the listeners get, in the same order, with `target` the
- * client; unsubscribing stops them. (A subscriber that throws is the module's business: Node.js
+ * client; unsubscribing stops them; examples/diagnostics_tracer.ts turns them into spans. (A subscriber that throws is the module's business: Node.js
  * rethrows it as an uncaught exception on the next tick, by design.)
  */
 
@@ -13,6 +13,11 @@ import { DIAGNOSTICS_CHANNELS, WebSocketClient } from "../../mod.ts";
 import { deferred, guarded, withTimeout } from "../_util/async.ts";
 import { open, STEP, track } from "../_util/client.ts";
 import { startEchoServer } from "../_util/servers.ts";
+import {
+  type Attributes,
+  type Tracer,
+  traceWebSockets,
+} from "../../examples/diagnostics_tracer.ts";
 
 type Seen = { channel: string; event: { type: string; target: unknown; outage?: unknown } };
 
@@ -92,6 +97,71 @@ describe("diagnostics channels", () => {
       await client.close();
       assert.equal(await withTimeout(closed.promise, STEP, "close listener"), 1000);
       assert.deepEqual(seen.filter((s) => s.event.target === client), []);
+    }),
+  );
+});
+
+describe("examples/diagnostics_tracer.ts", () => {
+  it(
+    "one span per client: started at the open, the drop, reconnection and outage as events, " +
+      "ended at the close with the counters",
+    guarded(async (scope) => {
+      const first = scope.use(await startEchoServer("ws"));
+      const second = scope.use(await startEchoServer("ws"));
+      type Recorded = {
+        name: string;
+        attributes: Attributes;
+        events: string[];
+        status?: number;
+        ended: boolean;
+      };
+      const spans: Recorded[] = [];
+      const tracer: Tracer = {
+        startSpan(name, options) {
+          const span: Recorded = {
+            name,
+            attributes: { ...options?.attributes },
+            events: [],
+            ended: false,
+          };
+          spans.push(span);
+          return {
+            setAttribute: (key, value) => (span.attributes[key] = value),
+            addEvent: (event) => span.events.push(event),
+            setStatus: ({ code }) => (span.status = code),
+            end: () => (span.ended = true),
+          };
+        },
+      };
+      const stop = traceWebSockets(tracer);
+      scope.defer(stop);
+      const client = track(
+        scope,
+        new WebSocketClient((attempt) => (attempt === 1 ? first.url("/a") : second.url("/b")), {
+          pingInterval: 0,
+          reconnect: { initialDelay: 10, maxDelay: 20 },
+        }),
+      );
+      await withTimeout(client.opened, STEP, "open");
+      const outage = deferred<void>();
+      client.addEventListener("outage", () => outage.resolve());
+      await first.close(); // drops the connection
+      await withTimeout(outage.promise, STEP, "the reconnection");
+      await client.close();
+      const mine = spans.filter((s) => s.attributes["url.full"] === first.url("/a"));
+      assert.equal(mine.length, 1, "one span for the client, across the reconnection");
+      const [span] = mine;
+      assert.equal(span.name, "websocket.connection");
+      assert.deepEqual(span.events, [
+        "exception",
+        "websocket.reconnect",
+        "websocket.reopened",
+        "websocket.outage",
+      ]);
+      assert.equal(span.status, 1, "OK: closed by the application");
+      assert.equal(span.attributes["websocket.close.code"], 1000);
+      assert.equal(span.attributes["websocket.reconnects"], 1);
+      assert.ok(span.ended);
     }),
   );
 });
