@@ -95,12 +95,17 @@ slash commands (interactive, and in -x):
   /help                list the commands
   //text               send "/text"
 
+Ctrl-C (SIGINT) closes the connection (1000) and exits like /quit; a second one, or one while
+connecting, exits at once.
+
 exit status:
-  0  the connection was closed by rom-ws (end of input, -x done, /close, /quit), or --help
-  1  the connection could not be opened (bad URL, refused, DNS, TLS, handshake, timeout), or the
-     server closed or dropped it
-  2  bad usage: unknown option, missing or bad value, unreadable --ca/--cert/--key file,
-     a --regex that cannot be translated`;
+  0    the connection was closed by rom-ws (end of input, -x done, /close, /quit, Ctrl-D,
+       Ctrl-C), or --help, --version
+  1    the connection could not be opened (bad URL, refused, DNS, TLS, handshake, timeout), or
+       the server closed or dropped it
+  2    bad usage: unknown option, missing or bad value, unreadable --ca/--cert/--key file,
+       a --regex that cannot be translated
+  130  interrupted while connecting, or a second Ctrl-C`;
 
 /** Parses `argv` (without the runtime and script). @throws {UsageError} for bad usage. */
 export function parseArgs(argv: readonly string[]): CliArgs | "help" | "version" {

@@ -16,12 +16,12 @@
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { WebSocketClient } from "../client/mod.ts";
+import { type ClientOptions, WebSocketClient } from "../client/mod.ts";
 import type { CloseInfo, WebSocketError } from "../core/errors.ts";
 import { compilePcre } from "../rom/pcre.ts";
 import { VERSION } from "../version.ts";
 import { type CliArgs, parseArgs, toClientOptions, USAGE, UsageError } from "./args.ts";
-import { runLine } from "./commands.ts";
+import { type CommandContext, runLine } from "./commands.ts";
 import { startEchoServer } from "./echo_server.ts";
 import { Formatter, type Line, palette } from "./format.ts";
 import { Prompt } from "./line_editor.ts";
@@ -47,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   let regex: RegExp | undefined;
-  let options;
+  let options: ClientOptions;
   try {
     regex = args.regex ? compilePcre(args.regex) : undefined;
     options = toClientOptions(args, (path) => readFileSync(path, "utf8"));
@@ -57,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const server = args.url === undefined ? await startEchoServer() : undefined;
   try {
-    return await session(args, options, regex, server?.url);
+    return await new Session(args, { options, regex, demoUrl: server?.url }).run();
   } finally {
     await server?.close();
   }
@@ -68,134 +68,201 @@ function usageError(message: string): number {
   return 2;
 }
 
-type Options = ReturnType<typeof toClientOptions>;
+/** One connection, from the attempt to the end: `run()` resolves with the exit status. */
+class Session {
+  readonly #args: CliArgs;
+  readonly #options: ClientOptions;
+  readonly #regex: RegExp | undefined;
+  readonly #url: string;
+  /** No url was given: the embedded echo server. */
+  readonly #demo: boolean;
+  readonly #interactive: boolean;
+  readonly #formatter: Formatter;
+  #prompt: Prompt | undefined;
+  /** rom-ws closed the connection (the Close event says Normal, the exit status is 0). */
+  #closedByUs = false;
+  #lastError: WebSocketError | undefined;
+  #received = 0;
 
-/** One connection, from the attempt to the end; resolves with the exit status. */
-async function session(
-  args: CliArgs,
-  options: Options,
-  regex: RegExp | undefined,
-  demoUrl: string | undefined,
-): Promise<number> {
-  const { stdin, stdout, stderr, env } = process;
-  const url = args.url ?? demoUrl!;
-  const interactive = args.url !== undefined && args.execute.length === 0 &&
-    stdin.isTTY === true && stdout.isTTY === true;
-  const formatter = new Formatter(
-    args.format,
-    palette(args.color, stdout.isTTY === true, env.NO_COLOR),
-    palette(args.color, stderr.isTTY === true, env.NO_COLOR),
-  );
-  let prompt: Prompt | undefined;
-  const print = (line: Line) => {
-    const stream = line.stream === "out" ? stdout : stderr;
-    if (prompt) prompt.print(stream, line.text);
+  constructor(
+    args: CliArgs,
+    setup: { options: ClientOptions; regex: RegExp | undefined; demoUrl: string | undefined },
+  ) {
+    const { stdin, stdout, stderr, env } = process;
+    this.#args = args;
+    this.#options = setup.options;
+    this.#regex = setup.regex;
+    this.#url = args.url ?? setup.demoUrl!;
+    this.#demo = args.url === undefined;
+    this.#interactive = !this.#demo && args.execute.length === 0 && stdin.isTTY === true &&
+      stdout.isTTY === true;
+    this.#formatter = new Formatter(
+      args.format,
+      palette(args.color, stdout.isTTY === true, env.NO_COLOR),
+      palette(args.color, stderr.isTTY === true, env.NO_COLOR),
+    );
+  }
+
+  /** Prints a line (above the prompt, when there is one). */
+  readonly print = (line: Line): void => {
+    const stream = line.stream === "out" ? process.stdout : process.stderr;
+    if (this.#prompt) this.#prompt.print(stream, line.text);
     else stream.write(line.text + "\n");
   };
-  const show = (line: Line) => {
-    if (args.listen) print(line);
-  };
 
-  let client: WebSocketClient;
-  try {
-    client = new WebSocketClient(url, options);
-  } catch (error) {
-    show(formatter.fail((error as Error).message));
-    stderr.write(`rom-ws: cannot connect to ${url}: ${(error as Error).message}\n`);
-    return 1;
+  /** Prints an event, unless `--no-listen`. */
+  #show(line: Line): void {
+    if (this.#args.listen) this.print(line);
   }
 
-  let closedByUs = false;
-  let lastError: WebSocketError | undefined;
-  let received = 0;
-  client.addEventListener("error", (event) => (lastError = event.error));
-  client.addEventListener("open", () => {
-    show(
-      formatter.open({ url: client.url, protocol: client.protocol, extensions: client.extensions }),
-    );
-  });
-  client.addEventListener("message", (event) => {
-    received++;
-    if (regex && typeof event.data === "string" && !regex.test(event.data)) return;
-    show(formatter.message(event.data));
-  });
-  if (args.showPingPong) {
-    client.addEventListener("ping", (event) => show(formatter.control("ping", event.data)));
-    client.addEventListener("pong", (event) => show(formatter.control("pong", event.data)));
-  }
-  client.addEventListener("reconnect", (event) => {
-    const why = event.info.error?.message ?? describeClose(event.info);
-    show(
-      event.wasOpen
-        ? formatter.closed(false, event.info.code, event.info.reason, why)
-        : formatter.fail(why),
-    );
-    print(formatter.note(`reconnecting in ${event.delay} ms (attempt ${event.attempt})`, "warn"));
-  });
-  const ended = new Promise<CloseInfo>((resolve) => {
-    client.addEventListener("close", (event) => {
-      show(formatter.closed(closedByUs, event.code, event.reason, event.error?.message ?? ""));
-      resolve(event);
+  /** Connects, takes the input, and ends; resolves with the exit status. */
+  async run(): Promise<number> {
+    // A SIGINT (Ctrl-C off the prompt, or `kill -INT`) ends the input like /quit, or abandons the
+    // attempt to connect (exit 130, as shells report it); a second one leaves at once.
+    let interrupted!: () => void;
+    const interrupt = new Promise<"interrupt">((resolve) => {
+      interrupted = () => resolve("interrupt");
     });
-  });
-
-  try {
-    await client.opened;
-  } catch (error) {
-    const why = (error as Error).message;
-    show(formatter.fail(why));
-    stderr.write(`rom-ws: cannot connect to ${url}: ${why}\n`);
-    return 1;
-  }
-
-  const close = async (code: number, reason: string): Promise<void> => {
-    closedByUs = true;
+    let signals = 0;
+    // One listener for both: Deno calls a listener added during a signal's dispatch for it too.
+    const onSignal = () => {
+      if (++signals > 1) process.exit(130);
+      interrupted();
+    };
+    process.on("SIGINT", onSignal);
     try {
-      await client.close(code, reason);
-    } catch (error) {
-      closedByUs = false; // refused (a bad code or reason): still open
-      throw error;
+      return await this.#session(interrupt);
+    } finally {
+      process.off("SIGINT", onSignal);
+      this.#prompt?.close(); // the terminal back in cooked mode before anything else is printed
+      this.#prompt = undefined;
     }
-  };
-  const context = { client, formatter, print, close };
-  const input = args.execute.length > 0 || demoUrl !== undefined
-    ? execute(args, demoUrl !== undefined, context, () => received)
-    : interactive
-    ? interact(context, (p) => (prompt = p))
-    : pipe(args, context);
-  const finished = await Promise.race([input.then(() => "input" as const), ended]);
-  if (finished === "input" && !closedByUs && client.readyState !== WebSocketClient.CLOSED) {
-    await close(1000, "").catch(() => {});
   }
-  const info = await ended;
-  prompt?.close();
-  prompt = undefined;
-  if (!closedByUs) {
-    const why = info.error?.message ?? lastError?.message ?? describeClose(info);
-    stderr.write(`rom-ws: connection ${info.error ? "dropped" : "closed by the server"}: ${why}\n`);
+
+  async #session(interrupt: Promise<"interrupt">): Promise<number> {
+    const formatter = this.#formatter;
+    const url = this.#url;
+    let client: WebSocketClient;
+    try {
+      client = new WebSocketClient(url, this.#options);
+    } catch (error) {
+      return this.#cannotConnect((error as Error).message);
+    }
+    const ended = this.#listen(client);
+    try {
+      if (await Promise.race([client.opened, interrupt]) === "interrupt") {
+        client.terminate();
+        await client.closed;
+        process.stderr.write("rom-ws: interrupted while connecting\n");
+        return 130;
+      }
+    } catch (error) {
+      return this.#cannotConnect((error as Error).message);
+    }
+
+    const context: CommandContext = {
+      client,
+      formatter,
+      print: this.print,
+      close: async (code, reason) => {
+        this.#closedByUs = true;
+        try {
+          await client.close(code, reason);
+        } catch (error) {
+          this.#closedByUs = false; // refused (a bad code or reason): still open
+          throw error;
+        }
+      },
+    };
+    const args = this.#args;
+    const input = args.execute.length > 0 || this.#demo
+      ? execute(args, this.#demo, context, () => this.#received)
+      : this.#interactive
+      ? interact(context, (prompt) => (this.#prompt = prompt))
+      : pipe(args, context);
+    const finished = await Promise.race([input.then(() => "input" as const), interrupt, ended]);
+    const over = finished !== "input" && finished !== "interrupt"; // the connection ended first
+    if (!over && !this.#closedByUs && client.readyState !== WebSocketClient.CLOSED) {
+      await context.close(1000, "").catch(() => {});
+    }
+    const info = await ended;
+    this.#prompt?.close();
+    this.#prompt = undefined;
+    if (!this.#closedByUs) {
+      const why = info.error?.message ?? this.#lastError?.message ?? describeClose(info);
+      const how = info.error ? "dropped" : "closed by the server";
+      process.stderr.write(`rom-ws: connection ${how}: ${why}\n`);
+      return 1;
+    }
+    return 0;
+  }
+
+  #cannotConnect(why: string): number {
+    this.#show(this.#formatter.fail(why));
+    process.stderr.write(`rom-ws: cannot connect to ${this.#url}: ${why}\n`);
     return 1;
   }
-  return 0;
+
+  /** Prints the client's events; resolves with how it ended, once it has (after an open). */
+  #listen(client: WebSocketClient): Promise<CloseInfo> {
+    const formatter = this.#formatter;
+    client.addEventListener("error", (event) => (this.#lastError = event.error));
+    client.addEventListener("open", () => {
+      const { url, protocol, extensions } = client;
+      this.#show(formatter.open({ url, protocol, extensions }));
+    });
+    client.addEventListener("message", (event) => {
+      this.#received++;
+      const regex = this.#regex;
+      if (regex && typeof event.data === "string" && !regex.test(event.data)) return;
+      this.#show(formatter.message(event.data));
+    });
+    if (this.#args.showPingPong) {
+      client.addEventListener("ping", (event) => this.#show(formatter.control("ping", event.data)));
+      client.addEventListener("pong", (event) => this.#show(formatter.control("pong", event.data)));
+    }
+    client.addEventListener("reconnect", (event) => {
+      const { info } = event;
+      const why = info.error?.message ?? describeClose(info);
+      this.#show(
+        event.wasOpen ? formatter.closed(false, info.code, info.reason, why) : formatter.fail(why),
+      );
+      this.print(
+        formatter.note(`reconnecting in ${event.delay} ms (attempt ${event.attempt})`, "warn"),
+      );
+    });
+    return new Promise<CloseInfo>((resolve) => {
+      client.addEventListener("close", (event) => {
+        const why = event.error?.message ?? "";
+        this.#show(formatter.closed(this.#closedByUs, event.code, event.reason, why));
+        resolve(event);
+      });
+    });
+  }
 }
 
 function describeClose(info: CloseInfo): string {
   return `code ${info.code}${info.reason ? ` ${JSON.stringify(info.reason)}` : ""}`;
 }
 
-type Context = Parameters<typeof runLine>[1];
+type Context = CommandContext;
 
-/** `-x` (and the demo): runs each message in order, then waits for answers. */
+/**
+ * `-x` (and the demo): runs each message in order, then waits for answers. The demo (no url, no
+ * `-x`) sends "Привет мир!" and waits for its echo only.
+ */
 async function execute(
   args: CliArgs,
   demo: boolean,
   context: Context,
   received: () => number,
 ): Promise<void> {
-  const messages = demo ? ["Привет мир!"] : args.execute;
+  const echoOnly = demo && args.execute.length === 0;
+  const messages = echoOnly ? ["Привет мир!"] : args.execute;
   for (const message of messages) {
     if (await runLine(message, context) === "quit") return;
   }
-  if (demo) {
+  if (echoOnly) {
     // The demo waits for its echo (bounded), so that it shows before the close.
     const deadline = Date.now() + args.timeout * 1000;
     while (received() < 1 && context.client.readyState === WebSocketClient.OPEN) {

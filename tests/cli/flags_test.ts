@@ -2,8 +2,8 @@
  * `rom-ws` without a terminal (src/cli/main.ts as a subprocess of the current runtime): `-x` with
  * `--wait` and slash commands, the four formats, `--show-ping-pong`, `--auth`, `--ca`/`--cert`/
  * `--key`/`--insecure` against real TLS servers, `--proxy` through tinyproxy, `--no-compression`,
- * `--reconnect`, colours off a terminal, and the exit statuses (0 closed by rom-ws, 1 ended by
- * the server or not opened, 2 bad usage). The terminal itself: `interactive_test.ts`.
+ * `--reconnect`, colours off a terminal, SIGINT, and the exit statuses (0 closed by rom-ws, 1
+ * ended by the server or not opened, 2 bad usage). The terminal itself: `interactive_test.ts`.
  */
 
 import assert from "node:assert/strict";
@@ -12,8 +12,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import process from "node:process";
 import { after, before, describe, it } from "node:test";
-import { guarded, withTimeout } from "../_util/async.ts";
-import { describeRun, lines, romWs } from "../_util/cli.ts";
+import { deferred, guarded, withTimeout } from "../_util/async.ts";
+import { describeRun, lines, PROCESS_MS, romWs, romWsCommand } from "../_util/cli.ts";
+import { start } from "../_util/subprocess.ts";
 import { closedPort, startEchoServer } from "../_util/servers.ts";
 import {
   makeCertificates,
@@ -394,3 +395,31 @@ describe(
     );
   },
 );
+
+describe("rom-ws and SIGINT", () => {
+  it(
+    "SIGINT while reading standard input closes with 1000: Close Normal, exit 0",
+    OPTIONS,
+    guarded(async (scope) => {
+      const server = scope.use(await startEchoServer("ws"));
+      const [command, base] = romWsCommand();
+      const opened = deferred<void>();
+      const child = start(command, [...base, server.url("/")], {
+        timeout: PROCESS_MS,
+        onStdout: (_chunk, all) => {
+          if (all.includes(OPEN)) opened.resolve();
+        },
+      });
+      scope.defer(() => child.kill("SIGKILL"));
+      await withTimeout(opened.promise, PROCESS_MS, "the Open line");
+      child.kill("SIGINT");
+      const r = await child.result;
+      assert.equal(r.code, 0, describeRun(r));
+      assert.deepEqual(lines(r.stdout), [OPEN, NORMAL], describeRun(r));
+      assert.equal(
+        (await withTimeout((await server.connection(0)).closed, 4000, "close")).code,
+        1000,
+      );
+    }, DEADLINE),
+  );
+});
