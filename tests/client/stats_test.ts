@@ -60,6 +60,34 @@ describe("client.stats", () => {
   );
 
   it(
+    "large and fragmented messages: text decoded as it arrives, and frames of fragmentSize",
+    guarded(async (scope) => {
+      const server = scope.use(await startEchoServer("ws"));
+      const client = await open(scope, server.url("/"), {
+        compression: false,
+        pingInterval: 0,
+        fragmentSize: 1000,
+      });
+      const messages = client[Symbol.asyncIterator]();
+      const start = client.stats;
+      const text = "é".repeat(150_000); // 300,000 bytes: read in many chunks by the client
+      await client.send(text);
+      assert.equal(await nextMessage(messages, "echo"), text);
+      const bytes = new Uint8Array(2500).fill(7); // three frames of at most 1,000 bytes
+      await client.send(bytes);
+      assert.deepEqual(await nextMessage(messages, "echo"), bytes);
+      const s = client.stats;
+      assert.equal(s.messagesOut, 2);
+      assert.equal(s.messagesIn, 2);
+      assert.equal(s.bytesOut, 300_000 + 2500);
+      assert.equal(s.bytesIn, 300_000 + 2500);
+      // Out: 300 text frames and 3 binary frames (1,000, 1,000, 500 bytes), each with a 16-bit
+      // length: 2 + 2 + 4 (mask) header bytes.
+      assert.equal(s.wireBytesOut - start.wireBytesOut, 302_500 + (300 + 3) * 8);
+    }),
+  );
+
+  it(
     "a stats object is a snapshot: it does not change afterwards",
     guarded(async (scope) => {
       const server = scope.use(await startEchoServer("ws"));
