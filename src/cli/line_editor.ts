@@ -7,7 +7,13 @@
  * @module
  */
 
-import { clearLine, createInterface, cursorTo, type Interface } from "node:readline";
+import {
+  clearScreenDown,
+  createInterface,
+  cursorTo,
+  type Interface,
+  moveCursor,
+} from "node:readline";
 
 /** A readable terminal (standard input). */
 type Input = NodeJS.ReadableStream & { isTTY?: boolean };
@@ -64,18 +70,30 @@ export class Prompt {
       stream.write(text + "\n");
       return;
     }
-    clearLine(this.#output, 0);
-    cursorTo(this.#output, 0);
+    this.#erase();
     stream.write(text + "\n");
+    // readline redraws by first moving up the rows its last drawing left the cursor below the
+    // prompt (`prevRows`); the prompt now starts on the cursor's row. Node.js and Bun leave it at
+    // 0 while the typed text wraps, Deno counts the wrap: without this, Deno's redraw would move
+    // up onto the text just printed and erase it. The same field on all three runtimes.
+    const state = this.#rl as unknown as { prevRows?: number };
+    if (typeof state.prevRows === "number") state.prevRows = 0;
     this.#rl.prompt(true); // keeps the typed input and the cursor's place in it
+  }
+
+  /** Erases the prompt and the typed input, over every row it wraps to. */
+  #erase(): void {
+    const rows = this.#rl.getCursorPos?.().rows ?? 0; // the cursor's row below the prompt's
+    if (rows > 0) moveCursor(this.#output, 0, -rows);
+    cursorTo(this.#output, 0);
+    clearScreenDown(this.#output);
   }
 
   /** Removes the prompt and gives the terminal back (cooked mode). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearLine(this.#output, 0);
-    cursorTo(this.#output, 0);
+    this.#erase();
     this.#rl.close();
   }
 }

@@ -154,6 +154,36 @@ describe("rom-ws in a terminal", {
   );
 
   it(
+    "typed input that wraps over several rows is erased whole and redrawn below a message",
+    OPTIONS,
+    guarded(async (scope) => {
+      const server = scope.use(await startDrivenServer());
+      const [command, base] = romWsCommand();
+      const term = await startTerminal(command, [...base, server.url, "--format", "plain"], {
+        env: { NO_COLOR: "1" },
+        columns: 40,
+      });
+      scope.defer(() => term.close());
+      await term.waitFor((s) => lastLine(s) === ">", "the prompt");
+      const long = "x".repeat(60); // "> " + 60 characters: two rows of 40 columns
+      await term.type(long);
+      await term.waitFor((s) => screenLines(s).slice(-2).join("") === `> ${long}`, "two rows");
+      server.push("pushed");
+      const screen = await term.waitFor(
+        (s) =>
+          screenLines(s).includes("pushed") && screenLines(s).slice(-2).join("") === `> ${long}`,
+        "the message, then the two rows again",
+      );
+      const rows = screenLines(screen);
+      assert.equal(rows.filter((l) => l.includes("xxx")).length, 2, `no stale row:\n${screen}`);
+      assert.equal(rows.at(-3), "pushed", screen);
+      await term.press("Enter");
+      await waitFor(() => server.received.length === 1, 10_000, "the long line");
+      assert.equal(server.received[0], long);
+    }, DEADLINE),
+  );
+
+  it(
     "--format pretty: colours on a terminal; Ctrl-D closes with 1000: exit 0",
     OPTIONS,
     guarded(async (scope) => {
