@@ -13,6 +13,7 @@ import { DIAGNOSTICS_CHANNELS, WebSocketClient } from "../../mod.ts";
 import { deferred, guarded, withTimeout } from "../_util/async.ts";
 import { open, STEP, track } from "../_util/client.ts";
 import { startEchoServer } from "../_util/servers.ts";
+import { commandFor, run } from "../_util/subprocess.ts";
 import {
   type Attributes,
   type Tracer,
@@ -163,5 +164,26 @@ describe("examples/diagnostics_tracer.ts", () => {
       assert.equal(span.attributes["websocket.reconnects"], 1);
       assert.ok(span.ended);
     }),
+  );
+});
+
+describe("diagnostics channels without process.getBuiltinModule", () => {
+  it(
+    "loading still works, and the channels come through the dynamic import()",
+    { timeout: 30_000 },
+    guarded(async () => {
+      const [command, args] = commandFor(
+        "tests/fixtures/diagnostics_import_fallback.ts",
+        "diagnostics-fallback/run.mjs",
+      );
+      const r = await run(command, args, { timeout: 20_000 });
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+      assert.deepEqual(r.stdout.trim().split("\n"), [
+        "getBuiltinModule: undefined",
+        "rom-websocket:open",
+        "rom-websocket:close",
+        "done",
+      ]);
+    }, 25_000),
   );
 });
