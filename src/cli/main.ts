@@ -8,7 +8,7 @@
  * connection or the server or the network ends it. The events are printed in the ROM-WebSocket
  * strings (`--format rom`, the default) or another format. Exit status: 0 when rom-ws closed the
  * connection, 1 when it could not be opened or the server or the network ended it, 2 for bad
- * usage (the usage text lists them).
+ * usage, 130 when interrupted while connecting (the usage text lists them).
  *
  * @module
  */
@@ -245,8 +245,6 @@ function describeClose(info: CloseInfo): string {
   return `code ${info.code}${info.reason ? ` ${JSON.stringify(info.reason)}` : ""}`;
 }
 
-type Context = CommandContext;
-
 /**
  * `-x` (and the demo): runs each message in order, then waits for answers. The demo (no url, no
  * `-x`) sends "Привет мир!" and waits for its echo only.
@@ -254,7 +252,7 @@ type Context = CommandContext;
 async function execute(
   args: CliArgs,
   demo: boolean,
-  context: Context,
+  context: CommandContext,
   received: () => number,
 ): Promise<void> {
   const echoOnly = demo && args.execute.length === 0;
@@ -275,7 +273,7 @@ async function execute(
 }
 
 /** Standard input is a terminal: the prompt, until /quit, /close, Ctrl-D or Ctrl-C. */
-function interact(context: Context, started: (prompt: Prompt) => void): Promise<void> {
+function interact(context: CommandContext, started: (prompt: Prompt) => void): Promise<void> {
   return new Promise<void>((resolve) => {
     let busy: Promise<unknown> = Promise.resolve();
     const prompt = new Prompt(process.stdin, process.stdout, {
@@ -293,7 +291,7 @@ function interact(context: Context, started: (prompt: Prompt) => void): Promise<
 }
 
 /** Standard input is not a terminal: each line is sent as a text message, as it is. */
-async function pipe(args: CliArgs, context: Context): Promise<void> {
+async function pipe(args: CliArgs, context: CommandContext): Promise<void> {
   const { client, formatter, print } = context;
   const lines = createInterface({ input: process.stdin, terminal: false });
   try {
