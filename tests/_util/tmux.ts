@@ -64,7 +64,8 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * Starts `command args` in a new tmux session of its own server, in the repository root. When the
- * program ends the pane shows `[exit <status>]` and stays (until `close()`).
+ * program ends the pane shows `[exit <status>]`, then reads a line and shows `[read <line>]`
+ * (see {@linkcode assertCookedMode}), and stays (until `close()`).
  */
 export async function startTerminal(
   command: string,
@@ -90,7 +91,9 @@ export async function startTerminal(
     String(options.rows ?? 30),
     "-c",
     repoRoot(),
-    `${line}; echo "[exit $?]"; sleep 600`,
+    // After the program: its status, then a line read by the shell (`[read <line>]`), which works
+    // only if the program gave the terminal back in cooked mode (echo, Enter ends the line).
+    `${line}; echo "[exit $?]"; read -r reply; echo "[read $reply]"; sleep 600`,
   ], env);
   let closed = false;
   const terminal: Terminal = {
@@ -126,4 +129,24 @@ export async function startTerminal(
 /** The screen's non-empty lines, trailing spaces removed. */
 export function screenLines(screen: string): string[] {
   return screen.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "");
+}
+
+/**
+ * After the program ended (`[exit N]` on the screen): types a line for the shell's `read` and
+ * waits for `[read <line>]`, which only a terminal in cooked mode (echo on, Enter ends the line)
+ * delivers; the typed text must also be echoed.
+ */
+export async function assertCookedMode(terminal: Terminal): Promise<void> {
+  await terminal.type("cooked");
+  await terminal.press("Enter");
+  const screen = await terminal.waitFor(
+    (s) => s.includes("[read cooked]"),
+    "the shell to read a line (the terminal in cooked mode)",
+    5000,
+  );
+  const rows = screenLines(screen);
+  const exit = rows.findIndex((l) => l.startsWith("[exit "));
+  if (rows[exit + 1] !== "cooked") {
+    throw new Error(`the typed line was not echoed after the program ended:\n${screen}`);
+  }
 }

@@ -2,7 +2,8 @@
  * `rom-ws` in a real terminal (tmux, see tests/_util/tmux.ts), on the current runtime: the prompt,
  * output printed above the line being typed (which survives, cursor included), history with the
  * arrow keys, `/ping`, `/binary`, `/close CODE REASON`, Ctrl-D and Ctrl-C, colours on a terminal
- * and none with NO_COLOR, and the exit status of each ending. The server is a `ws` server the test
+ * and none with NO_COLOR, the exit status of each ending, and the terminal given back in cooked
+ * mode. The server is a `ws` server the test
  * drives (it pushes messages while the user types) and records what arrived.
  */
 
@@ -12,7 +13,13 @@ import { describe, it } from "node:test";
 import { WebSocketServer } from "ws";
 import { deferred, guarded, waitFor, withTimeout } from "../_util/async.ts";
 import { romWsCommand } from "../_util/cli.ts";
-import { screenLines, startTerminal, type Terminal, tmuxAvailable } from "../_util/tmux.ts";
+import {
+  assertCookedMode,
+  screenLines,
+  startTerminal,
+  type Terminal,
+  tmuxAvailable,
+} from "../_util/tmux.ts";
 
 const DEADLINE = 40_000;
 const OPTIONS = { timeout: 45_000 } as const;
@@ -146,6 +153,7 @@ describe("rom-ws in a terminal", {
       const end = await term.waitFor((s) => s.includes("[exit "), "the end of rom-ws");
       assert.ok(screenLines(end).includes(NORMAL), end);
       assert.equal(lastLine(end), "[exit 0]", end);
+      await assertCookedMode(term);
       assert.deepEqual(await withTimeout(server.closed, 5000, "server close"), {
         code: 4001,
         reason: "done for today",
@@ -220,6 +228,7 @@ describe("rom-ws in a terminal", {
       await term.press("C-c");
       const end = await term.waitFor((s) => s.includes("[exit "), "the end of rom-ws");
       assert.equal(lastLine(end), "[exit 0]", end);
+      await assertCookedMode(term);
       assert.equal((await withTimeout(server.closed, 5000, "server close")).code, 1000);
       assert.deepEqual(server.received, [], "the half-typed line was not sent");
     }, DEADLINE),
@@ -238,7 +247,7 @@ describe("rom-ws in a terminal", {
       assert.ok(screenLines(end).includes(DROP), end);
       assert.match(end, /rom-ws: connection dropped: /);
       assert.equal(lastLine(end), "[exit 1]", end);
-      // The shell after rom-ws echoes what is typed: the terminal is in cooked mode again.
+      await assertCookedMode(term);
     }, DEADLINE),
   );
 });
