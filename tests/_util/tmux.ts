@@ -50,7 +50,7 @@ function tmux(socket: string, args: string[], env?: NodeJS.ProcessEnv): Promise<
   return new Promise((resolve, reject) => {
     execFile(
       "tmux",
-      ["-L", socket, ...args],
+      ["-u", "-L", socket, ...args], // -u: UTF-8 whatever the locale (the tests type Cyrillic)
       { env, encoding: "utf8" },
       (error, stdout, stderr) => {
         if (error) reject(new Error(`tmux ${args[0]} failed: ${stderr || error.message}`));

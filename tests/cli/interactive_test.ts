@@ -162,6 +162,26 @@ describe("rom-ws in a terminal", {
   );
 
   it(
+    "Cyrillic typed at the prompt is sent as UTF-8 text, and its echo printed",
+    OPTIONS,
+    guarded(async (scope) => {
+      const server = scope.use(await startDrivenServer());
+      const term = await romWsTerminal([server.url]);
+      scope.defer(() => term.close());
+      await term.waitFor((s) => lastLine(s) === ">", "the prompt");
+      await term.type("Привет мир!");
+      await term.waitFor((s) => lastLine(s) === "> Привет мир!", "the typed text");
+      await term.press("Enter");
+      await term.waitFor((s) => screenLines(s).includes(message("Привет мир!")), "the echo");
+      assert.deepEqual(server.received, ["Привет мир!"]);
+      await term.type("/quit");
+      await term.press("Enter");
+      const end = await term.waitFor((s) => s.includes("[exit "), "the end of rom-ws");
+      assert.equal(lastLine(end), "[exit 0]", end);
+    }, DEADLINE),
+  );
+
+  it(
     "typed input that wraps over several rows is erased whole and redrawn below a message",
     OPTIONS,
     guarded(async (scope) => {
