@@ -17,8 +17,10 @@
 
 export {
   type ClientOptions,
+  type ClientStats,
   type CloseEvent,
   connect,
+  DIAGNOSTICS_CHANNELS,
   type ErrorEvent,
   type HeadersSource,
   isTransient,

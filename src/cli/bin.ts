@@ -3,11 +3,15 @@
  * (`deno run -A jsr:@rom/websocket/cli`, `bun src/cli/bin.ts`, the npm `bin`). Usage:
  *
  * ```
- * rom-ws [url] [--header K:V]... [--protocol P]... [--regex R] [--timeout S]
- *        [--format rom|plain|json] [--no-listen]
+ * rom-ws [url] [-x MSG]... [--wait S] [-H "K: V"]... [-p P]... [--auth USER:PASS]
+ *        [--ca FILE] [--cert FILE --key FILE] [--insecure] [--proxy URL | --no-proxy]
+ *        [--no-compression] [--reconnect] [--show-ping-pong] [--regex R] [--timeout S]
+ *        [--format rom|plain|json|pretty] [--no-listen] [--no-color]
  * ```
  *
- * The logic lives in `main.ts`, the embedded echo server in `echo_server.ts`.
+ * On a terminal it is interactive (a prompt, history, `/ping`, `/close [code] [reason]`,
+ * `/binary HEX`, `/stats`, `/quit`); `rom-ws --help` lists every option and exit status. The
+ * logic lives in `main.ts` and the files beside it, the embedded echo server in `echo_server.ts`.
  *
  * @module
  */

@@ -39,6 +39,8 @@ import {
   type UrlSource,
 } from "./options.ts";
 import { Outbox } from "./outbox.ts";
+import { type ClientStats, Counters } from "./stats.ts";
+import { publishDiagnostics } from "./diagnostics.ts";
 
 /**
  * Opens a WebSocket connection and resolves once it is open.
@@ -92,8 +94,9 @@ export class WebSocketClient {
 
   readonly #settings: Settings;
   readonly #signal: AbortSignal | undefined;
-  readonly #listeners = new Listeners();
+  readonly #listeners = new Listeners(publishDiagnostics);
   readonly #inbox: Inbox;
+  readonly #stats = new Counters();
   /** What the connections of this client call back (one object for all of them). */
   readonly #owner: ConnectionOwner;
 
@@ -107,12 +110,14 @@ export class WebSocketClient {
     readonly settings: Settings;
     readonly listeners: Listeners;
     readonly inbox: Inbox;
+    readonly stats: Counters;
     lastMessageAt: number | undefined;
     constructor(client: WebSocketClient) {
       this.#client = client;
       this.settings = client.#settings;
       this.listeners = client.#listeners;
       this.inbox = client.#inbox;
+      this.stats = client.#stats;
     }
     get target(): WebSocketClient {
       return this.#client;
@@ -124,7 +129,7 @@ export class WebSocketClient {
       this.#client.#ended(connection, info);
     }
     measured(rtt: number): void {
-      this.#client.#latency = rtt;
+      this.#client.#stats.lastRtt = rtt;
     }
     stateError(error: unknown): unknown {
       return this.#client.#stateError(error);
@@ -146,7 +151,6 @@ export class WebSocketClient {
   #closing: { code: number; reason: string } | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #pingCounter = 0;
-  #latency: number | undefined;
   /** Made on the first message held while not open (with the `outbox` option). */
   #outbox: Outbox | undefined;
   /** When an open connection was lost (epoch ms), until a reconnection opens. */
@@ -219,9 +223,18 @@ export class WebSocketClient {
     return this.#connection.bufferedAmount;
   }
 
-  /** Round-trip time of the last answered ping, in milliseconds. */
+  /** Round-trip time of the last answered ping, in milliseconds (also `stats.lastRtt`). */
   get latency(): number | undefined {
-    return this.#latency;
+    return this.#stats.lastRtt;
+  }
+
+  /**
+   * Messages and bytes in and out (payload and wire), reconnections, the last round-trip time and
+   * since when the connection is open, over all the connections of this client: a snapshot, made
+   * when read (counting costs a few integer additions per message).
+   */
+  get stats(): ClientStats {
+    return this.#stats.snapshot();
   }
 
   /** How the connection ended, once it is `CLOSED`. */
@@ -395,6 +408,7 @@ export class WebSocketClient {
   /** The protocol opened: run `onOpen` (messages wait), then announce the open. */
   #opened(connection: Connection): void {
     this.#settings.reconnect?.opened();
+    this.#stats.connectedSince = Date.now();
     const lostAt = this.#lostAt;
     const outage: Outage | undefined = lostAt === undefined ? undefined : {
       lostAt,
@@ -456,6 +470,7 @@ export class WebSocketClient {
   /** A connection's transport is gone: reconnect, or settle everything. */
   #ended(connection: Connection, info: CloseInfo): void {
     if (connection !== this.#connection) return;
+    this.#stats.connectedSince = undefined;
     const next = this.#closing ? undefined : this.#settings.reconnect?.next(info);
     if (next === undefined) {
       this.#finish(info, connection.wasOpen);
@@ -472,6 +487,7 @@ export class WebSocketClient {
       this.#connection = new Connection(this.#owner, ++this.#attempts); // options checked already
       this.#connection.start();
     }, next.delay);
+    this.#stats.reconnects++;
     this.#listeners.emit("reconnect", {
       type: "reconnect",
       info,

@@ -36,6 +36,7 @@ import { planAttempt, type Settings } from "./options.ts";
 import { Keepalive } from "./keepalive.ts";
 import { PendingPings } from "./pings.ts";
 import { SendQueue } from "./send_queue.ts";
+import type { Counters } from "./stats.ts";
 import { openTransport } from "./transport.ts";
 
 /** How much unread data a closing connection queues on its way to the server's close reply. */
@@ -46,6 +47,8 @@ export interface ConnectionOwner {
   readonly settings: Settings;
   readonly listeners: Listeners;
   readonly inbox: Inbox;
+  /** The client's counters (`client.stats`), bumped by its connections. */
+  readonly stats: Counters;
   readonly target: WebSocketClient;
   /** The connection opened (the `open` event is the owner's to emit). */
   opened(connection: Connection): void;
@@ -79,6 +82,7 @@ export class Connection implements ReadSink {
   ended = false;
 
   readonly #owner: ConnectionOwner;
+  readonly #stats: Counters;
   /** Aborts the connection attempt (released once the socket is connected). */
   #abort: AbortController | undefined = new AbortController();
   #error: WebSocketError | undefined;
@@ -120,6 +124,7 @@ export class Connection implements ReadSink {
   /** @throws {ArgumentError} invalid headers, subprotocols or limits (checked by the protocol). */
   constructor(owner: ConnectionOwner, attempt: number) {
     this.#owner = owner;
+    this.#stats = owner.stats;
     this.attempt = attempt;
     const { plan, base } = owner.settings;
     this.target = plan?.target;
@@ -202,6 +207,7 @@ export class Connection implements ReadSink {
   /** A chunk arrived; false holds the socket until the application catches up. */
   data(chunk: Uint8Array): boolean {
     if (this.#readDone) return false;
+    this.#stats.wireBytesIn += chunk.length;
     const keepalive = this.#keepalive;
     if (keepalive?.watchesIdle) keepalive.lastFrameAt = performance.now();
     try {
@@ -367,11 +373,15 @@ export class Connection implements ReadSink {
   #handle(event: ProtocolEvent): void {
     const owner = this.#owner;
     switch (event.type) {
-      case "message":
+      case "message": {
+        const stats = this.#stats;
+        stats.messagesIn++;
+        stats.bytesIn += event.size;
         this.#messageArrived = true;
         if (this.#gated) this.#gated.push(event.data);
         else owner.inbox.deliver(event.data);
         return;
+      }
       case "open":
         this.wasOpen = true;
         clearTimeout(this.#openTimer);
@@ -419,7 +429,9 @@ export class Connection implements ReadSink {
     const socket = this.socket;
     if (writes.length === 0 || !socket) return RESOLVED;
     let last: Promise<void> = RESOLVED;
+    const stats = this.#stats;
     for (let i = 0; i < writes.length; i++) {
+      stats.wireBytesOut += writes[i].length;
       const p = socket.write(writes[i]);
       if (p !== RESOLVED) {
         if (i < writes.length - 1) p.catch(() => {});
@@ -458,16 +470,16 @@ export class Connection implements ReadSink {
       try {
         const compressed = this.#sendQueue.compressNow(payload);
         if (compressed !== undefined) {
-          this.#frame(compressed, binary, true);
+          this.#frame(compressed, binary, true, this.#sendQueue.rawSize);
           return this.flush();
         }
       } catch (error) {
         return Promise.reject(this.#owner.stateError(error));
       }
     }
-    return this.#sendQueue.enqueue(payload, compress, (bytes, compressed) => {
+    return this.#sendQueue.enqueue(payload, compress, (bytes, compressed, size) => {
       try {
-        this.#frame(bytes, binary, compressed);
+        this.#frame(bytes, binary, compressed, size);
       } catch (error) {
         throw this.#owner.stateError(error);
       }
@@ -475,14 +487,24 @@ export class Connection implements ReadSink {
     });
   }
 
-  #frame(payload: string | Uint8Array, binary: boolean, compressed: boolean): void {
+  /** Frames a message; `size`: its payload bytes before compression, when it was compressed. */
+  #frame(
+    payload: string | Uint8Array,
+    binary: boolean,
+    compressed: boolean,
+    size?: number,
+  ): void {
     const fragmentSize = this.#owner.settings.fragmentSize;
+    let framed: number;
     if (binary) {
       const bytes = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
-      this.protocol.sendBinary(bytes, { fragmentSize, compressed });
+      framed = this.protocol.sendBinary(bytes, { fragmentSize, compressed });
     } else {
-      this.protocol.sendText(payload, { fragmentSize, compressed });
+      framed = this.protocol.sendText(payload, { fragmentSize, compressed });
     }
+    const stats = this.#stats;
+    stats.messagesOut++;
+    stats.bytesOut += size ?? framed;
   }
 
   /** Sends a ping and resolves with the round-trip time when its pong arrives. */

@@ -128,12 +128,24 @@ interface ListenerEntry {
   once: boolean;
 }
 
+/** Sees every event a {@linkcode Listeners} emits, before its listeners. */
+export type EventObserver = (type: EventType, event: unknown) => void;
+
 /**
  * The listeners of one client, by event type. A listener that throws does not stop the others
  * nor the connection (see {@linkcode reportListenerError}).
  */
 export class Listeners<T = WebSocketClient> {
   readonly #lists: { [K in EventType]?: ListenerEntry[] } = {};
+  readonly #observer: EventObserver | undefined;
+
+  /**
+   * `observer` sees every event before the listeners. Kept out of this module so that the
+   * browser build, which shares it, pulls in no `node:` module.
+   */
+  constructor(observer?: EventObserver) {
+    this.#observer = observer;
+  }
 
   /** Adds `listener` once (a second add of the same function is ignored). */
   add<K extends EventType>(
@@ -166,8 +178,12 @@ export class Listeners<T = WebSocketClient> {
     return (this.#lists[type]?.length ?? 0) > 0;
   }
 
-  /** Calls the listeners of `type` with `event`, in the order they were added. */
+  /**
+   * Calls the listeners of `type` with `event`, in the order they were added; first gives it to
+   * the observer, if any (the server client's `node:diagnostics_channel` channels).
+   */
   emit<K extends EventType>(type: K, event: WebSocketClientEventMap<T>[K]): void {
+    this.#observer?.(type, event);
     const list = this.#lists[type];
     if (!list || list.length === 0) return;
     if (list.length === 1) {

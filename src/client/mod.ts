@@ -6,6 +6,8 @@
  */
 
 export { connect, WebSocketClient } from "./client.ts";
+export { DIAGNOSTICS_CHANNELS } from "./diagnostics.ts";
+export type { ClientStats } from "./stats.ts";
 export {
   type CloseEvent,
   type ErrorEvent,

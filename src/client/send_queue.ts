@@ -45,29 +45,38 @@ export class SendQueue {
   compressNow(payload: Uint8Array | string): Uint8Array | undefined {
     const deflater = this.#ready;
     if (this.#pending > 0 || deflater?.deflateSync === undefined) return undefined;
-    return deflater.deflateSync(typeof payload === "string" ? encoder.encode(payload) : payload);
+    const raw = typeof payload === "string" ? encoder.encode(payload) : payload;
+    this.rawSize = raw.length;
+    return deflater.deflateSync(raw);
   }
+
+  /** The size before compression of the last message {@linkcode SendQueue.compressNow} took. */
+  rawSize = 0;
 
   /**
    * Queues `payload`. Compression starts at once (the deflater keeps message order itself, so
    * several messages can be in zlib together); only `frame`, which frames and writes the bytes,
-   * waits for the messages queued before this one. Settles like `frame`.
+   * waits for the messages queued before this one. Settles like `frame`, which is told the size of
+   * a compressed message before compression (for `client.stats`).
    */
   enqueue(
     payload: Uint8Array | string,
     compress: boolean,
-    frame: (bytes: Uint8Array | string, compressed: boolean) => Promise<void>,
+    frame: (bytes: Uint8Array | string, compressed: boolean, size?: number) => Promise<void>,
   ): Promise<void> {
     this.#pending++;
+    let size: number | undefined;
     const compressed = compress
-      ? this.#getDeflater().then((deflater) =>
-        deflater.deflate(typeof payload === "string" ? encoder.encode(payload) : payload)
-      )
+      ? this.#getDeflater().then((deflater) => {
+        const raw = typeof payload === "string" ? encoder.encode(payload) : payload;
+        size = raw.length;
+        return deflater.deflate(raw);
+      })
       : undefined;
     compressed?.catch(() => {}); // reported through `job`
     const job = this.#tail.then(async () => {
       try {
-        await frame(compressed ? await compressed : payload, compress);
+        await frame(compressed ? await compressed : payload, compress, size);
       } finally {
         this.#pending--;
       }

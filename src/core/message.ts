@@ -26,8 +26,11 @@ import { decodeUtf8, Utf8StreamDecoder } from "./utf8.ts";
 
 /** Receives what a {@linkcode MessageAssembler} produces. */
 export interface MessageSink {
-  /** A complete message: text as a string, binary as bytes (possibly a view of a chunk). */
-  message(data: string | Uint8Array): void;
+  /**
+   * A complete message: text as a string, binary as bytes (possibly a view of a chunk); `size` is
+   * its payload in bytes, after decompression.
+   */
+  message(data: string | Uint8Array, size: number): void;
   /** The message broke a limit or a rule; the assembler refused its frame. */
   error(error: ProtocolError): void;
 }
@@ -230,7 +233,7 @@ export class MessageAssembler implements DataFrameHandler {
     this.#buffer = EMPTY;
     if (this.#compressed && (data = this.#decode(data)) === undefined) return false;
     if (opcode === Opcode.TEXT) return this.#endText(data);
-    this.#sink.message(data);
+    this.#sink.message(data, data.length);
     return true;
   }
 
@@ -247,6 +250,8 @@ export class MessageAssembler implements DataFrameHandler {
 
   #endText(data: Uint8Array): boolean {
     let text: string | undefined;
+    // Text decoded as it arrived was never buffered (and never compressed): #size is its length.
+    const size = this.#streamText ? this.#size : data.length;
     if (this.#streamText) {
       this.#streamText = false;
       const rest = this.#streamDecoder!.end(); // undefined for a truncated code point
@@ -256,7 +261,7 @@ export class MessageAssembler implements DataFrameHandler {
       text = decodeUtf8(data);
     }
     if (text === undefined) return this.#refuse(invalidUtf8());
-    this.#sink.message(text);
+    this.#sink.message(text, size);
     return true;
   }
 

@@ -73,8 +73,8 @@ export { ReadyState } from "./constants.ts";
 export type ProtocolEvent =
   /** The handshake succeeded. */
   | { type: "open"; response: HttpResponse; protocol: string; extensions: string }
-  /** A complete message: text as a string, binary as bytes. */
-  | { type: "message"; data: string | Uint8Array }
+  /** A complete message: text as a string, binary as bytes; `size`: payload bytes, decompressed. */
+  | { type: "message"; data: string | Uint8Array; size: number }
   /** A ping arrived (the pong reply is already queued). */
   | { type: "ping"; data: Uint8Array }
   /** A pong arrived. */
@@ -189,9 +189,9 @@ export class ClientProtocol {
     controlFrame(opcode: number, payload: Uint8Array): boolean {
       return this.#protocol.#controlFrame(opcode, payload);
     }
-    message(data: string | Uint8Array): void {
+    message(data: string | Uint8Array, size: number): void {
       const protocol = this.#protocol;
-      protocol.#events.push({ type: "message", data });
+      protocol.#events.push({ type: "message", data, size });
       protocol.#messagesPending = true;
     }
     error(error: ProtocolError): void {
@@ -551,21 +551,22 @@ export class ClientProtocol {
 
   /**
    * Sends a text message (or its first fragment with `fin: false`). A `Uint8Array` must already
-   * hold UTF-8 text.
+   * hold UTF-8 text. Returns the payload's size in bytes (as framed: compressed, if it was).
    *
    * @throws {InvalidStateError} `NOT_OPEN` unless the connection is open.
    */
-  sendText(data: string | Uint8Array, options?: SendOptions): void {
-    this.#sendMessage(Opcode.TEXT, data, options);
+  sendText(data: string | Uint8Array, options?: SendOptions): number {
+    return this.#sendMessage(Opcode.TEXT, data, options);
   }
 
   /**
-   * Sends a binary message (or its first fragment with `fin: false`).
+   * Sends a binary message (or its first fragment with `fin: false`). Returns the payload's size
+   * in bytes.
    *
    * @throws {InvalidStateError} `NOT_OPEN` unless the connection is open.
    */
-  sendBinary(data: Uint8Array, options?: SendOptions): void {
-    this.#sendMessage(Opcode.BINARY, data, options);
+  sendBinary(data: Uint8Array, options?: SendOptions): number {
+    return this.#sendMessage(Opcode.BINARY, data, options);
   }
 
   /**
@@ -583,7 +584,7 @@ export class ClientProtocol {
     if (fin) this.#sendingOpcode = 0;
   }
 
-  #sendMessage(opcode: number, data: string | Uint8Array, options?: SendOptions): void {
+  #sendMessage(opcode: number, data: string | Uint8Array, options?: SendOptions): number {
     this.#checkOpen();
     if (this.#sendingOpcode !== 0) {
       throw new InvalidStateError("NOT_OPEN", "a fragmented message is unfinished");
@@ -593,9 +594,12 @@ export class ClientProtocol {
     const fragmentSize = options?.fragmentSize ?? 0;
     if (typeof data === "string") {
       if (fragmentSize <= 0 || data.length * 3 <= fragmentSize) {
-        this.#writes.push(encodeTextFrame(data, { fin, rsv1 }, this.#keys));
+        const frame = encodeTextFrame(data, { fin, rsv1 }, this.#keys);
+        this.#writes.push(frame);
         if (!fin) this.#sendingOpcode = opcode;
-        return;
+        // The UTF-8 length, read back from the header (RFC 6455 §5.2: 7-bit, 16-bit or 64-bit).
+        const length7 = frame[1] & 0x7f;
+        return frame.length - (length7 < 126 ? 6 : length7 === 126 ? 8 : 14);
       }
       data = new TextEncoder().encode(data);
     }
@@ -605,6 +609,7 @@ export class ClientProtocol {
       this.#writes.push(encodeFrame(opcode, data, { fin, rsv1 }, this.#keys));
     }
     if (!fin) this.#sendingOpcode = opcode;
+    return data.length;
   }
 
   /**

@@ -1,9 +1,10 @@
 /**
  * The `rom-ws` command line (src/cli/main.ts, run by src/cli/bin.ts), as a subprocess of the
  * CURRENT runtime: Deno runs `deno run -A src/cli/bin.ts`, Bun runs `bun src/cli/bin.ts`, Node.js
- * runs an esbuild bundle of it. Exit statuses (0 clean close, 1 failed or dropped, 2 bad usage),
- * the three output formats, stdin lines sent as messages, --regex, --header, and the embedded echo
- * demo.
+ * runs an esbuild bundle of it. Exit statuses (0 closed by rom-ws, 1 a bad URL, a failed
+ * connection or one the server ended, 2 bad usage), the output formats, stdin lines sent as
+ * messages, --regex, --header, and the embedded echo demo. The other flags: `flags_test.ts`; the
+ * terminal: `interactive_test.ts`.
  */
 
 import assert from "node:assert/strict";
@@ -262,12 +263,14 @@ describe("rom-ws", () => {
 
   for (const url of ["http://x", "garbage", "ws://host/#fragment"]) {
     it(
-      `a bad URL (${url}): exit 2`,
+      `a bad URL (${url}): exit 1, the Fail line, and why on stderr`,
       OPTIONS,
       guarded(async () => {
         const r = await romWs([url]);
-        assert.equal(r.code, 2, describeRun(r));
-        assert.match(r.stderr, /rom-ws: /);
+        assert.equal(r.code, 1, describeRun(r));
+        assert.deepEqual(lines(r.stdout), [FAIL], describeRun(r));
+        assert.equal(lines(r.stderr).length, 1, describeRun(r));
+        assert.ok(r.stderr.startsWith(`rom-ws: cannot connect to ${url}: `), r.stderr);
       }, DEADLINE),
     );
   }
@@ -280,6 +283,13 @@ describe("rom-ws", () => {
       ["--bogus"],
       ["ws://a/", "ws://b/"],
       ["--header", "NoColon"],
+      ["--format"],
+      ["--wait", "-1"],
+      ["--auth", "no-colon"],
+      ["--cert", "c.pem"],
+      ["--proxy", "http://p:1", "--no-proxy"],
+      ["--no-compression=yes"],
+      ["-x"],
     ]
   ) {
     it(
@@ -301,7 +311,34 @@ describe("rom-ws", () => {
       const help = await romWs(["--help"]);
       assert.equal(help.code, 0, describeRun(help));
       assert.match(help.stdout, /^usage: rom-ws \[url\] \[options\]/);
-      for (const option of ["--header", "--regex", "--timeout", "--format", "--no-listen"]) {
+      for (
+        const option of [
+          "--execute",
+          "--wait",
+          "--header",
+          "--protocol",
+          "--auth",
+          "--ca",
+          "--cert",
+          "--key",
+          "--insecure",
+          "--proxy",
+          "--no-proxy",
+          "--no-compression",
+          "--reconnect",
+          "--show-ping-pong",
+          "--regex",
+          "--timeout",
+          "--format",
+          "--no-listen",
+          "--no-color",
+          "/ping",
+          "/close",
+          "/binary",
+          "/quit",
+          "exit status",
+        ]
+      ) {
         assert.ok(help.stdout.includes(option), `--help mentions ${option}`);
       }
       const version = await romWs(["--version"]);
