@@ -213,9 +213,18 @@ export class MessageAssembler implements DataFrameHandler {
   #copyPiece(chunk: Uint8Array, start: number, end: number, remaining: number): void {
     const needed = this.#size + end - start;
     if (this.#buffer.length < needed) {
-      // The last frame's end is the message's end: allocate the final size once.
       const frameEnd = needed + remaining;
-      this.#grow(this.#fin ? frameEnd : this.#nextCapacity(frameEnd));
+      if (remaining <= PREALLOCATE_LIMIT) {
+        // The last frame's end is the message's end: allocate the final size once.
+        this.#grow(this.#fin ? frameEnd : this.#nextCapacity(frameEnd));
+      } else {
+        // A large announced length is not trusted before its bytes arrive: the buffer doubles
+        // as they do, so memory stays proportional to what the peer really sent. Allocating
+        // `frameEnd` here let a header announcing 2^53 - 1 bytes (under a maxMessageSize that
+        // large) throw a RangeError out of receiveData (the crash of CVE-2026-1528).
+        const cap = this.#fin ? frameEnd : this.#maxMessageSize;
+        this.#grow(Math.min(cap, Math.max(needed, this.#buffer.length * 2, PREALLOCATE_LIMIT)));
+      }
     }
     this.#buffer.set(chunk.subarray(start, end), this.#size);
     this.#size = needed;
