@@ -18,7 +18,7 @@ import {
 } from "../../src/core/errors.ts";
 import { HttpResponseParser } from "../../src/core/http11.ts";
 import { PerMessageDeflateFactory } from "../../src/core/permessage_deflate.ts";
-import { ClientProtocol, type ProtocolEvent, ReadyState } from "../../src/core/protocol.ts";
+import { type ClientProtocol, type ProtocolEvent, ReadyState } from "../../src/core/protocol.ts";
 import { fixedMessage } from "../_util/core_deflate.ts";
 import {
   concat,
