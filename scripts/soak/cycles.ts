@@ -44,12 +44,17 @@ function runtimeName(): string {
 }
 
 const MiB = 1024 * 1024;
-function sample(): { heap: number; rss: number } {
+function sample(): { heap: number; rss: number; committed: number; buffers: number } {
   const g = globalThis as { gc?: () => void; Bun?: { gc(force: boolean): void } };
   if (g.Bun) g.Bun.gc(true);
   else g.gc?.();
   const m = process.memoryUsage();
-  return { heap: m.heapUsed / MiB, rss: m.rss / MiB };
+  return {
+    heap: m.heapUsed / MiB,
+    rss: m.rss / MiB,
+    committed: m.heapTotal / MiB,
+    buffers: (m.arrayBuffers ?? 0) / MiB,
+  };
 }
 
 /** Starts the echo server (ws, on Node.js) in a child process; resolves with its port. */
@@ -110,11 +115,14 @@ async function soak(): Promise<number> {
   // A short warm-up, so the first sample is not of a cold process.
   for (let i = 0; i < 100; i++) await cycle(url, payload);
   const first = sample();
-  let max = { ...first };
+  let max = { heap: first.heap, rss: first.rss };
   let last = first;
-  console.log(
-    `${label}: cycle 0 heap ${first.heap.toFixed(1)} MiB, rss ${first.rss.toFixed(1)} MiB`,
-  );
+  const show = (i: number, m: ReturnType<typeof sample>) =>
+    console.log(
+      `${label}: cycle ${i} heap ${m.heap.toFixed(1)} MiB (committed ${m.committed.toFixed(1)}, ` +
+        `array buffers ${m.buffers.toFixed(1)}), rss ${m.rss.toFixed(1)} MiB`,
+    );
+  show(0, first);
   for (let i = 1; i <= cycles; i++) {
     try {
       if (!(await cycle(url, payload))) failed++;
@@ -125,9 +133,7 @@ async function soak(): Promise<number> {
     if (i % every === 0 || i === cycles) {
       last = sample();
       max = { heap: Math.max(max.heap, last.heap), rss: Math.max(max.rss, last.rss) };
-      console.log(
-        `${label}: cycle ${i} heap ${last.heap.toFixed(1)} MiB, rss ${last.rss.toFixed(1)} MiB`,
-      );
+      show(i, last);
     }
   }
   server.stop();
@@ -136,7 +142,9 @@ async function soak(): Promise<number> {
   console.log(
     `cycles ${label}: ${cycles} cycles in ${seconds.toFixed(0)} s, heap ${f(first.heap)}→${
       f(last.heap)
-    } MiB (max ${f(max.heap)}), rss ${f(first.rss)}→${f(last.rss)} MiB (max ${f(max.rss)})`,
+    } MiB (max ${f(max.heap)}), committed heap ${f(first.committed)}→${
+      f(last.committed)
+    } MiB, rss ${f(first.rss)}→${f(last.rss)} MiB (max ${f(max.rss)})`,
   );
   console.log(`cycles: ${cycles - failed} passed, ${failed} failed`);
   return failed === 0 ? 0 : 1;
