@@ -537,8 +537,9 @@ const CHOP_WHOLE = 128 * 1024;
 
 /**
  * One write in this many is followed by a random 0-2 ms pause. With one in 32, 1-byte writes ran
- * at about 13 KB/s (64 KB/s with one in 256), and the ten cases with 64 KiB messages (1.1.8, 1.2.6-1.2.8, 9.1.2, 9.2.1-9.2.4,
- * 10.1.1) outlasted the fuzzing server's 10 s per case on every runtime.
+ * at about 13 KB/s (64 KB/s with one in 256), and the ten cases with 64 KiB messages (1.1.8,
+ * 1.2.6-1.2.8, 9.1.2, 9.2.1-9.2.4, 10.1.1) outlasted the fuzzing server's 10 s per case on every
+ * runtime.
  */
 const PAUSE_EVERY = 256;
 
