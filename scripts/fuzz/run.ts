@@ -17,7 +17,9 @@
  * fast-check, or one of those mutated (bit flips, interesting bytes, dictionary tokens, cut,
  * duplicated or spliced ranges). An input passes when every error is a `WebSocketError` whose
  * class and `code` are in the error tree (`src/core/errors.ts`, read at start), nothing else is
- * thrown, it took less than `--slow-ms`, and the heap, sampled, stays under `--max-heap-mib`.
+ * thrown, it took less than `--slow-ms` (default 1,000), and the heap, sampled, stays under
+ * `--max-heap-mib`. An input still running after `--hang-seconds` (default 30) is a hang: a
+ * watchdog worker (`watchdog.ts`) saves it and ends the process (`--simulate-hang` shows it).
  * Failing inputs are written to `.build/fuzz/findings/`.
  *
  * Usage: deno run -A scripts/fuzz/run.ts [--seconds N] [--execs N] [--targets a,b] [--seed N]
@@ -58,6 +60,8 @@ const seconds = Number(arg("seconds", "0"));
 const maxExecs = Number(arg("execs", seconds > 0 ? "0" : "100000"));
 const seed = Number(arg("seed", String(Date.now() % 1_000_000)));
 const slowMs = Number(arg("slow-ms", "1000"));
+const hangSeconds = Number(arg("hang-seconds", "30"));
+const simulateHang = process.argv.includes("--simulate-hang");
 const maxHeapMiB = Number(arg("max-heap-mib", "768"));
 const coverageDir = arg("coverage", "");
 const writeSeeds = process.argv.includes("--write-seeds");
@@ -767,6 +771,27 @@ function record(t: Target, input: Uint8Array, message: string): void {
   console.log(`FINDING ${t.name}: ${message.slice(0, 600)}\n  input saved to ${file}`);
 }
 
+// The watchdog (a worker): ends the process, input saved, when an input runs `hangSeconds`.
+const WATCHED_BYTES = 1 << 20;
+const shared = new SharedArrayBuffer(12 + WATCHED_BYTES);
+const watched = new Int32Array(shared, 0, 3);
+const watchedBytes = new Uint8Array(shared, 12);
+const watchdog = new Worker(new URL("./watchdog.ts", import.meta.url).href, { type: "module" });
+watchdog.postMessage({
+  shared,
+  targets: active.map((t) => t.name),
+  seconds: hangSeconds,
+  findingsDir,
+});
+/** Shows `input` of target number `index` to the watchdog before it runs. */
+function watch(index: number, input: Uint8Array): void {
+  const n = Math.min(input.length, WATCHED_BYTES);
+  watchedBytes.set(n === input.length ? input : input.subarray(0, n));
+  watched[1] = index;
+  watched[2] = n;
+  Atomics.add(watched, 0, 1);
+}
+
 const started = performance.now();
 const deadline = seconds > 0 ? started + seconds * 1000 : Infinity;
 let total = 0;
@@ -779,15 +804,18 @@ console.log(
     (seconds > 0 ? `${seconds} s` : `${maxExecs} executions`),
 );
 outer: for (;;) {
-  for (const t of active) {
+  for (const [index, t] of active.entries()) {
     const pool = pools.get(t.name)!;
     const s = stats.get(t.name)!;
     const batchStart = performance.now();
     for (let i = 0; i < 200; i++) {
       const base = pick(pool);
       const input = rnd() < 0.05 ? base : mutate(base, t.dictionary, pool, t.maxLength);
+      watch(index, input);
       const t0 = performance.now();
       try {
+        // --simulate-hang: an endless input, to see the watchdog work.
+        if (simulateHang && total === 1000) { for (;;) Atomics.load(watched, 0); }
         t.run(input);
       } catch (error) {
         record(
@@ -849,4 +877,5 @@ console.log(
 // One pass or failure per target, so CI's total counts targets, not millions of inputs.
 const failedTargets = active.filter((t) => stats.get(t.name)!.findings > 0).length;
 console.log(`fuzz: ${active.length - failedTargets} passed, ${failedTargets} failed`);
+watchdog.terminate();
 process.exit(findings === 0 ? 0 : 1);
