@@ -154,6 +154,28 @@ describe("ws CVE-2026-48779: many tiny or empty fragments", () => {
   });
 });
 
+describe("ws CVE-2024-37890 (a header count that crashed a server), on the client side", () => {
+  it("a response of 10,000 headers is refused at header 129 with RESPONSE_TOO_LARGE", () => {
+    const client = newClient();
+    client.takeWrites();
+    const head = utf8(`HTTP/1.1 101 Switching Protocols\r\n${"A: b\r\n".repeat(10_000)}\r\n`);
+    const events = deliver(client, [head]);
+    assert.equal(events.length, 1);
+    const error = (events[0] as { error?: unknown }).error;
+    assert.ok(error instanceof HandshakeError);
+    assert.equal(error.code, "RESPONSE_TOO_LARGE");
+    assert.match(error.message, /more than 128 headers/);
+    assert.equal(client.state, ReadyState.CLOSED);
+  });
+
+  it("headers named like Object.prototype members are plain headers, not prototype pollution", () => {
+    const names = ["__proto__", "constructor", "toString", "hasOwnProperty"];
+    const { client } = openClient({}, { headers: names.map((n) => [n, "x"] as const) });
+    const headers = client.response!.headers;
+    for (const n of names.map((n) => n.toLowerCase())) assert.equal(headers[n], "x", n);
+  });
+});
+
 describe("ws CVE-2026-45736: a close reason given as a typed array", () => {
   for (
     const [what, reason] of [
