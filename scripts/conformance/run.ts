@@ -17,6 +17,13 @@
  * - `--timeout MIN`                kill an agent that runs longer (default 60)
  * - `--update-expected`            write conformance/expected/<runtime>.json from this run
  * - `--timings`                    also print the summed case durations per section
+ * - `--chop`                       run every agent through a hostile TCP proxy that cuts each
+ *                                  direction into 1-byte writes (the first 128 KiB of each
+ *                                  connection and direction; after that, random 1-4096-byte
+ *                                  pieces: 1-byte writes of 9.x's 16 MiB messages would take hours)
+ *                                  with random 0-2 ms pauses after 1 write in 256; results go to
+ *                                  .cache/conformance-chopped/ and are compared with the same
+ *                                  expected files as a direct run
  *
  * Exit status: non-zero when a case of one of our runtimes is not OK (INFORMATIONAL excepted),
  * differs from conformance/expected/<runtime>.json (behavior and behaviorClose; durations are
@@ -31,7 +38,7 @@
 // Constants
 
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname).replace(/\/$/, "");
-const WORK = `${ROOT}/.cache/conformance`;
+let WORK = `${ROOT}/.cache/conformance`;
 const WSTEST = `${ROOT}/.cache/autobahn/bin/wstest`;
 
 /** Sections of the suite, in order, with the names the table shows. */
@@ -133,6 +140,8 @@ interface Options {
   timings: boolean;
   /** Share sections 12/13 among our runtimes not in `full` (each case runs on one of them). */
   splitCompression: boolean;
+  /** Through the chopping proxy (`--chop`). */
+  chop: boolean;
 }
 
 function usage(message: string): never {
@@ -160,6 +169,7 @@ function parseOptions(args: string[]): Options {
     updateExpected: false,
     timings: false,
     splitCompression: false,
+    chop: false,
   };
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i].split(/=(.*)/s, 2);
@@ -191,6 +201,9 @@ function parseOptions(args: string[]): Options {
         break;
       case "--split-compression":
         options.splitCompression = true;
+        break;
+      case "--chop":
+        options.chop = true;
         break;
       default:
         usage(`unknown argument ${args[i]}`);
@@ -451,11 +464,14 @@ async function runAgent(runtime: Runtime, options: Options): Promise<AgentRun> {
   let count = 0;
   let agentStatus: Deno.CommandStatus | undefined;
   let results: Results = {};
+  let proxy: ChopProxy | undefined;
   try {
     count = await waitForServer(base, server, serverLog);
     console.log(`[${runtime.name}] ${count} cases on ${base} (log: ${dir}/agent.log)`);
 
-    const command = [...runtime.command, "--url", base, "--agent", runtime.agent];
+    proxy = options.chop ? startChopProxy(port) : undefined;
+    const agentBase = proxy ? `ws://127.0.0.1:${proxy.port}` : base;
+    const command = [...runtime.command, "--url", agentBase, "--agent", runtime.agent];
     if (runtime.compressionFlag) command.push("--compression", full ? "on" : "off");
     const agent = spawnLogged(command, ROOT, `${dir}/agent.log`);
     const heartbeat = setInterval(() => {
@@ -493,6 +509,7 @@ async function runAgent(runtime: Runtime, options: Options): Promise<AgentRun> {
       }
     }
   } finally {
+    proxy?.close();
     try {
       server.child.kill("SIGTERM");
     } catch { /* already gone */ }
@@ -510,6 +527,108 @@ async function runAgent(runtime: Runtime, options: Options): Promise<AgentRun> {
     wstestVersion: wstestLog.match(/Autobahn WebSocket (\S+) Fuzzing Server/)?.[1]
       ?.replace("/", " (autobahn ") + ")",
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The chopping proxy (--chop)
+
+/** Bytes of each connection and direction relayed one byte per write. */
+const CHOP_WHOLE = 128 * 1024;
+
+/**
+ * One write in this many is followed by a random 0-2 ms pause. With one in 32, 1-byte writes ran
+ * at about 13 KB/s (64 KB/s with one in 256), and the ten cases with 64 KiB messages (1.1.8,
+ * 1.2.6-1.2.8, 9.1.2, 9.2.1-9.2.4, 10.1.1) outlasted the fuzzing server's 10 s per case on every
+ * runtime.
+ */
+const PAUSE_EVERY = 256;
+
+interface ChopProxy {
+  port: number;
+  close(): void;
+}
+
+/** A TCP proxy to 127.0.0.1:`target` that relays in 1-byte writes with small random pauses. */
+function startChopProxy(target: number): ChopProxy {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  let state = 0x9e3779b9;
+  const random = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4294967296;
+  };
+  const closeBoth = (a: Deno.Conn, b: Deno.Conn) => {
+    for (const c of [a, b]) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+      conns.delete(c);
+    }
+  };
+  (async () => {
+    for await (const client of listener) {
+      conns.add(client);
+      Deno.connect({ hostname: "127.0.0.1", port: target }).then((server) => {
+        conns.add(server);
+        client.setNoDelay(true);
+        server.setNoDelay(true);
+        // The fuzzing server checks that the Host header names its own port.
+        const host = (head: string) =>
+          head.replace(/\r\nHost: 127\.0\.0\.1:\d+\r\n/i, `\r\nHost: 127.0.0.1:${target}\r\n`);
+        Promise.all([chopPump(client, server, random, host), chopPump(server, client, random)])
+          .catch(() => {})
+          .finally(() => closeBoth(client, server));
+      }, () => closeBoth(client, client));
+    }
+  })().catch(() => {});
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    close() {
+      try {
+        listener.close();
+      } catch { /* closed */ }
+      for (const c of [...conns]) closeBoth(c, c);
+    },
+  };
+}
+
+/** Relays `from` to `to` in chopped writes; half-closes `to` at the end of `from`. */
+async function chopPump(
+  from: Deno.Conn,
+  to: Deno.Conn,
+  random: () => number,
+  rewriteHead?: (head: string) => string,
+): Promise<void> {
+  const buffer = new Uint8Array(65536);
+  let relayed = 0;
+  let head = rewriteHead ? "" : undefined;
+  for (;;) {
+    const read = await from.read(buffer);
+    if (read === null) break;
+    let bytes = buffer.subarray(0, read);
+    if (head !== undefined) {
+      // Gather the request head (ASCII), rewrite it, then relay it chopped like the rest.
+      head += String.fromCharCode(...bytes);
+      const end = head.indexOf("\r\n\r\n");
+      if (end < 0) continue;
+      bytes = Uint8Array.from(rewriteHead!(head), (c) => c.charCodeAt(0));
+      head = undefined;
+    }
+    const n = bytes.length;
+    for (let at = 0; at < n;) {
+      const size = relayed < CHOP_WHOLE ? 1 : 1 + Math.floor(random() * 4096);
+      const end = Math.min(n, at + size);
+      for (let w = at; w < end;) w += await to.write(bytes.subarray(w, end));
+      relayed += end - at;
+      at = end;
+      if (random() < 1 / PAUSE_EVERY) {
+        await new Promise((resolve) => setTimeout(resolve, random() * 2));
+      }
+    }
+  }
+  await to.closeWrite().catch(() => {});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -697,6 +816,7 @@ async function versions(runs: AgentRun[]): Promise<string> {
 
 async function main(): Promise<number> {
   const options = parseOptions(Deno.args);
+  if (options.chop) WORK = `${ROOT}/.cache/conformance-chopped`;
 
   // 1. The testsuite (a no-op when installed) and the Node bundle of the driver.
   const install = await new Deno.Command("bash", {
@@ -829,7 +949,7 @@ async function main(): Promise<number> {
     );
   // Only a run of the whole selection replaces the committed summary; a run narrowed with --cases
   // or --exclude (debugging) writes its summary under .cache instead.
-  const narrowed = options.cases.join(",") !== "*" || options.exclude.length > 0;
+  const narrowed = options.cases.join(",") !== "*" || options.exclude.length > 0 || options.chop;
   const resultsFile = narrowed ? `${WORK}/results.md` : `${ROOT}/conformance/results.md`;
   await Deno.writeTextFile(
     resultsFile,

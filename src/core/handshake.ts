@@ -64,6 +64,54 @@ export function validateHeader(name: string, value: string): void {
 }
 
 /**
+ * Checks the request line's parts given to `ClientProtocol` (the URL parser already gives clean
+ * ones; the core may be driven without it): `host` and `path` are visible ASCII only, so neither a
+ * space (the end of the request target) nor CR, LF or NUL can start a header of their own
+ * (CVE-2026-1527 was such an injection).
+ *
+ * @throws {ArgumentError} `INVALID_URL`.
+ */
+export function validateRequestTarget(host: string, path: string): void {
+  for (const [what, value] of [["host", host], ["path", path]] as const) {
+    if (typeof value !== "string" || value.length === 0 || !isVisibleAscii(value)) {
+      throw new ArgumentError(
+        "INVALID_URL",
+        `request ${what} ${JSON.stringify(value)} must be non-empty visible ASCII`,
+      );
+    }
+  }
+}
+
+/**
+ * Checks one extension offer (an element of `Sec-WebSocket-Extensions`) made by an extension
+ * factory: tab, space and visible ASCII only, so an offer cannot end its header line.
+ *
+ * @throws {ArgumentError} `INVALID_HEADER`.
+ */
+export function validateOffer(offer: string): void {
+  if (typeof offer !== "string" || offer.trim() === "") {
+    throw new ArgumentError("INVALID_HEADER", "an extension offer must be a non-empty string");
+  }
+  for (let i = 0; i < offer.length; i++) {
+    const c = offer.charCodeAt(i);
+    if (!(c === 0x09 || (c >= 0x20 && c <= 0x7e))) {
+      throw new ArgumentError(
+        "INVALID_HEADER",
+        `extension offer has an invalid character (code ${c}): ${JSON.stringify(offer)}`,
+      );
+    }
+  }
+}
+
+function isVisibleAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/**
  * Checks a list of subprotocols: each a token, no duplicates (RFC 6455 §4.1 item 10).
  *
  * @throws {ArgumentError} `INVALID_SUBPROTOCOL`.

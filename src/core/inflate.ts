@@ -523,6 +523,7 @@ export class Inflater {
     const distanceTable = distances.fast;
     const distanceMask = distances.mask;
     const limit = this.#limit;
+    const windowSize = this.#windowSize;
     let inPos = this.#inPos;
     let bits = this.#bits;
     let bitCount = this.#bitCount;
@@ -612,7 +613,10 @@ export class Inflater {
         bits >>>= extra;
         bitCount -= extra;
       }
-      if (distance > out) this.#fail("distance too far back");
+      // RFC 7692 §7.1.2.1: the peer compresses within its negotiated window. Checked against the
+      // window, not only against the bytes still in the buffer, so the outcome does not depend
+      // on where the buffer happens to keep the previous message.
+      if (distance > out || distance > windowSize) this.#fail("distance too far back");
       if (out + length > limit) this.#tooBig();
       if (out + length > buf.length) {
         this.#grow(out + length, out);

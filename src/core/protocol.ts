@@ -59,7 +59,9 @@ import {
   generateKey,
   RefusedResponse,
   validateHeader,
+  validateOffer,
   validateProtocols,
+  validateRequestTarget,
 } from "./handshake.ts";
 import { type HttpLimits, type HttpResponse, HttpResponseParser } from "./http11.ts";
 import { MaskKeyPool, type RandomSource, sharedMaskKeyPool, webCryptoRandom } from "./mask.ts";
@@ -159,6 +161,8 @@ export class ClientProtocol {
   readonly #maxFragments: number;
   /** Validated request headers, until the request is built. */
   #headers: Array<readonly [string, string]> = [];
+  /** The extension offers, checked, until the request is built. */
+  #offers: string[];
 
   #events: ProtocolEvent[] = [];
   #writes: Uint8Array[] = [];
@@ -230,6 +234,13 @@ export class ClientProtocol {
       this.#headers.push([name, value]);
     }
     validateProtocols(options.protocols ?? []);
+    validateRequestTarget(options.host, options.path);
+    // Asked for here, not in sendRequest, so that a bad offer throws where misuse is reported.
+    this.#offers = (options.extensions ?? []).map((f) => {
+      const offer = f.offer();
+      validateOffer(offer);
+      return offer;
+    });
   }
 
   /** The `Sec-WebSocket-Key` sent in the request. */
@@ -342,16 +353,16 @@ export class ClientProtocol {
     if (this.#requestSent) throw new InvalidStateError("NOT_CONNECTING", "request already sent");
     this.#requestSent = true;
     const options = this.#options!;
-    const offers = (options.extensions ?? []).map((f) => f.offer());
     this.#writes.push(buildRequest({
       host: options.host,
       path: options.path,
       key: this.#key,
       headers: this.#headers,
       protocols: options.protocols,
-      extensions: offers,
+      extensions: this.#offers,
     }));
     this.#headers = [];
+    this.#offers = [];
     this.#http = new HttpResponseParser(options);
   }
 

@@ -60,7 +60,17 @@ export function parseWebSocketUrl(input: string | URL): WebSocketUrl {
   const port = url.port === "" ? (secure ? 443 : 80) : Number(url.port);
   const bracketed = url.hostname.startsWith("[");
   const hostname = bracketed ? url.hostname.slice(1, -1) : url.hostname;
-  const authorization = basicCredentials(url);
+  let authorization: string | undefined;
+  try {
+    authorization = basicCredentials(url);
+  } catch (error) {
+    // decodeURIComponent's URIError: "%E0" alone is not UTF-8 (found by scripts/fuzz).
+    throw new ArgumentError(
+      "INVALID_URL",
+      `URL credentials are not valid percent-encoded UTF-8: ${JSON.stringify(String(input))}`,
+      { cause: error },
+    );
+  }
   url.username = "";
   url.password = "";
   return {

@@ -6,8 +6,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { applyMask, applyMaskWords, MaskKeyPool, webCryptoRandom } from "../../src/core/mask.ts";
-import { assertBytes, counterRandom, hex, patternBytes } from "../_util/fixtures.ts";
+import {
+  applyMask,
+  applyMaskWords,
+  MaskKeyPool,
+  sharedMaskKeyPool,
+  webCryptoRandom,
+} from "../../src/core/mask.ts";
+import { assertBytes, counterRandom, hex, openClient, patternBytes } from "../_util/fixtures.ts";
 
 /** RFC 6455 §5.3: octet i is XORed with key octet (i MOD 4). The reference, one byte at a time. */
 function naiveMask(data: Uint8Array, key: Uint8Array, keyAt = 0, start = 0, end = data.length) {
@@ -206,5 +212,74 @@ describe("applyMaskWords", () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe("mask keys on the wire are uniform and unpredictable (statistics, RFC 6455 §10.3)", () => {
+  /**
+   * The chi-square quantile for `df` degrees of freedom at the standard normal quantile `z`
+   * (Wilson–Hilferty; within 1% for df = 255). z = ±6.0 is a tail probability under 1e-9.
+   */
+  const chiSquareQuantile = (df: number, z: number) =>
+    df * (1 - 2 / (9 * df) + z * Math.sqrt(2 / (9 * df))) ** 3;
+  const HIGH = chiSquareQuantile(255, 6.0); // about 415
+  const LOW = chiSquareQuantile(255, -6.0); // about 142: too even is not random either
+
+  /** Mask keys of `count` frames written by a real ClientProtocol with the default source. */
+  function wireKeys(count: number): Uint8Array {
+    const client = openClient({ random: undefined }).client;
+    const keys = new Uint8Array(count * 4);
+    const payload = new Uint8Array(1);
+    for (let k = 0; k < count; k++) {
+      client.sendBinary(payload);
+      const [frame] = client.takeWrites();
+      // A 1-byte binary frame: 82 81, then the key at bytes 2..5.
+      keys.set(frame.subarray(2, 6), k * 4);
+    }
+    return keys;
+  }
+
+  function chiSquare(bytes: Uint8Array, start: number, step: number): number {
+    const counts = new Float64Array(256);
+    let n = 0;
+    for (let i = start; i < bytes.length; i += step, n++) counts[bytes[i]]++;
+    const expected = n / 256;
+    let x = 0;
+    for (const c of counts) x += (c - expected) ** 2 / expected;
+    return x;
+  }
+
+  it("100,000 keys: each byte position and all bytes pass a chi-square test at 1e-9", () => {
+    const keys = wireKeys(100_000);
+    const results = [
+      ["all bytes", chiSquare(keys, 0, 1)],
+      ...[0, 1, 2, 3].map((p) => [`byte ${p}`, chiSquare(keys, p, 4)] as const),
+    ] as const;
+    for (const [what, x] of results) {
+      assert.ok(
+        x > LOW && x < HIGH,
+        `${what}: chi-square ${x.toFixed(1)} outside ${LOW.toFixed(0)}..${HIGH.toFixed(0)}`,
+      );
+    }
+  });
+
+  it("1,000,000 keys repeat about as often as the birthday bound says (no refill reused)", () => {
+    // n random 32-bit keys give n(n-1)/2 / 2^32 equal pairs on average: 116.4 for n = 10^6,
+    // Poisson, standard deviation 10.8. Outside 50..200 (6 deviations below, 7.7 above) has a
+    // probability under 1e-9. A pool refill handed out twice would add 2,048 repeats; a counter
+    // or other non-random source gives none.
+    const n = 1_000_000;
+    const pool = sharedMaskKeyPool();
+    const bytes = new Uint8Array(4);
+    const view = new DataView(bytes.buffer);
+    const keys = new Uint32Array(n);
+    for (let k = 0; k < n; k++) {
+      pool.writeKey(bytes, 0);
+      keys[k] = view.getUint32(0);
+    }
+    keys.sort();
+    let repeats = 0;
+    for (let k = 1; k < n; k++) if (keys[k] === keys[k - 1]) repeats++;
+    assert.ok(repeats >= 50 && repeats <= 200, `${repeats} repeated keys (expected about 116)`);
   });
 });

@@ -52,4 +52,11 @@ describe("parseWebSocketUrl", () => {
     refused("not a url", /invalid URL/);
     refused("", /invalid URL/);
   });
+
+  it("refuses credentials that are not percent-encoded UTF-8 with INVALID_URL, not a URIError", () => {
+    // Found by scripts/fuzz/run.ts (target url): decodeURIComponent threw a URIError.
+    refused("wss://user:pa%0ss@example.com/", /credentials/);
+    refused("ws://%E0@example.com/", /credentials/);
+    refused("ws://u:%C3%28@example.com/", /credentials/);
+  });
 });
