@@ -32,6 +32,8 @@ export {
   type OutageEvent,
   type OutboxOptions,
   type PingEvent,
+  type ProxyOption,
+  type ProxyOptions,
   type ReconnectEvent,
   type ReconnectOptions,
   type RequestHeaders,

@@ -33,6 +33,11 @@ export interface ConnectOptions {
   hostname: string;
   /** TCP port. */
   port: number;
+  /**
+   * A Unix domain socket's path (for `ws+unix://`): when set, the connector opens it instead of
+   * `hostname:port`.
+   */
+  path?: string;
   /** Present for TLS connections. */
   tls?: TlsOptions;
   /** Aborts the attempt. */
