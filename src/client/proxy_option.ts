@@ -16,8 +16,9 @@
 
 import {
   type EnvGetter,
+  firstSet,
   noProxyFromEnvironment,
-  proxyFromEnvironment,
+  proxyVariables,
   readEnvironment,
 } from "../adapters/proxy/env.ts";
 import { bypassesProxy, type NoProxyRule, parseNoProxy } from "../adapters/proxy/no_proxy.ts";
@@ -80,17 +81,21 @@ function warnOnce(message: string): void {
   globalThis.console?.warn(`rom-websocket: ${message}`);
 }
 
-/** A proxy variable's endpoint, or undefined (reported) when its value is malformed. */
-function fromVariable(
-  found: { name: string; value: string } | undefined,
-): ProxyEndpoint | undefined {
-  if (!found) return undefined;
-  try {
-    return parseProxyUrl(found.value);
-  } catch (error) {
-    warnOnce(`ignoring ${found.name}: ${(error as Error).message}`);
-    return undefined;
+/**
+ * The endpoint of the first proxy variable for the scheme that is set and well-formed; a
+ * malformed one is reported (once) and skipped, so that the next one applies.
+ */
+function fromEnvironment(env: EnvGetter, secure: boolean): ProxyEndpoint | undefined {
+  for (const name of proxyVariables(secure)) {
+    const found = firstSet(env, [name]);
+    if (!found) continue;
+    try {
+      return parseProxyUrl(found.value);
+    } catch (error) {
+      warnOnce(`ignoring ${found.name}: ${(error as Error).message}`);
+    }
   }
+  return undefined;
 }
 
 /**
@@ -133,8 +138,8 @@ export function proxyPolicy(
     const proxy = parseProxyUrl(url);
     return new ProxyPolicy(proxy, proxy, bypass, tls);
   }
-  const ws = fromVariable(proxyFromEnvironment(env, false));
-  const wss = fromVariable(proxyFromEnvironment(env, true));
+  const ws = fromEnvironment(env, false);
+  const wss = fromEnvironment(env, true);
   if (!ws && !wss) return undefined;
   if (noProxy === undefined) {
     const found = noProxyFromEnvironment(env);
