@@ -169,11 +169,18 @@ export const connectBun: Connector = async (options: ConnectOptions): Promise<So
   if (t) {
     const early = earlyHandshakes.get(raw);
     if (early) socket.onHandshake(early);
+    // An abort during the handshake (a server or proxy that never answers it) closes the socket,
+    // which ends the handshake.
+    const onAbort = () => socket.close();
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
       await socket.handshake;
     } catch (error) {
       socket.close();
+      throwIfAborted(signal, context);
       throw toNetworkError(error, context);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
     }
   }
   return socket;

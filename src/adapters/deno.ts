@@ -144,11 +144,22 @@ export const connectDeno: Connector = async (options: ConnectOptions): Promise<S
   const socket = new DenoSocket(conn, t !== undefined);
   if (t) {
     // Deno completes the TLS handshake lazily; surface certificate errors now, as a connect error.
+    // `Deno.connectTls` takes no signal: an abort during the handshake (a server or proxy that
+    // never answers it) closes the connection, which ends the handshake.
+    const onAbort = () => socket.close();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       await (conn as unknown as { handshake?: () => Promise<unknown> }).handshake?.();
     } catch (error) {
       socket.close();
+      throwIfAborted(options.signal, context);
       throw toNetworkError(error, context);
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+    if (options.signal?.aborted) {
+      socket.close();
+      throwIfAborted(options.signal, context);
     }
   }
   return socket;

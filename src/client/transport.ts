@@ -6,7 +6,7 @@
  * @module
  */
 
-import { defaultConnector } from "../adapters/detect.ts";
+import { defaultConnector, proxyTlsConnector } from "../adapters/detect.ts";
 import { openTunnel } from "../adapters/proxy/http_connect.ts";
 import { openSocksTunnel } from "../adapters/proxy/socks.ts";
 import type { Socket } from "../adapters/socket.ts";
@@ -28,8 +28,9 @@ export async function openTransport(
   signal: AbortSignal,
   track: (socket: Socket) => void,
 ): Promise<Socket> {
-  const connector = settings.connector ?? (await defaultConnector());
   const proxy = settings.proxy?.route(target);
+  const connector = settings.connector ??
+    (proxy?.secure ? await proxyTlsConnector() : await defaultConnector());
   if (!proxy) {
     return connector({
       hostname: target.hostname,
