@@ -13,7 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { inspect } from "node:util";
 import { type ClientOptions, connect, NetworkError } from "../../mod.ts";
 import { guarded, type Scope } from "../_util/async.ts";
-import { nextMessage, open, rejectsWith, STEP } from "../_util/client.ts";
+import { nextMessage, open, rejectsWith } from "../_util/client.ts";
 import {
   missingProxies,
   type RunningProxy,
