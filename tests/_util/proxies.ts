@@ -95,7 +95,8 @@ interface DaemonPlan {
   ready(ports: number[]): Promise<boolean>;
   url(ports: number[]): string;
   ports?: number;
-  logFile?: string;
+  /** Files of its directory that `log()` shows, after its output. */
+  logFiles?: string[];
 }
 
 async function startDaemon(plan: DaemonPlan): Promise<RunningProxy> {
@@ -112,11 +113,13 @@ async function startDaemon(plan: DaemonPlan): Promise<RunningProxy> {
     child.stderr?.on("data", (c) => output += c);
     child.once("error", (e) => output += String(e));
     const log = () => {
-      let file = "";
-      try {
-        if (plan.logFile) file = readFileSync(join(dir, plan.logFile), "utf8");
-      } catch { /* not written yet */ }
-      return output + file;
+      let files = "";
+      for (const name of plan.logFiles ?? []) {
+        try {
+          files += readFileSync(join(dir, name), "utf8");
+        } catch { /* not written yet */ }
+      }
+      return output + files;
     };
     const alive = () => child.exitCode === null && child.signalCode === null;
     const stop = async () => {
@@ -174,7 +177,7 @@ export function startSquid(options: SquidOptions = {}): Promise<RunningProxy> {
     name: "squid",
     binary,
     ports: tls ? 2 : 1,
-    logFile: "cache.log",
+    logFiles: ["cache.log", "access.log"],
     setup(dir, [port, tlsPort]) {
       const file = (name: string) => join(dir, name);
       const lines = [
@@ -252,7 +255,7 @@ export function startDante(): Promise<RunningProxy> {
   return startDaemon({
     name: "danted",
     binary,
-    logFile: "danted.log",
+    logFiles: ["danted.log"],
     setup(dir, [port]) {
       const file = (name: string) => join(dir, name);
       const lines = [
@@ -285,7 +288,7 @@ export function startNginxTls(
   return startDaemon({
     name: "nginx",
     binary,
-    logFile: "error.log",
+    logFiles: ["error.log"],
     setup(dir, [port]) {
       const file = (name: string) => join(dir, name);
       writeFileSync(file("cert.pem"), tls.cert);
