@@ -316,7 +316,7 @@ http {
       proxy_http_version 1.1;
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection "upgrade";
-      proxy_set_header Host $host;
+      # No Host line: nginx sends the upstream's host:port, which wstest checks against its own.
       proxy_buffering off;
       proxy_read_timeout 600s;
       proxy_send_timeout 600s;
