@@ -217,7 +217,9 @@ export function startSquid(options: SquidOptions = {}): Promise<RunningProxy> {
       }
       lines.push("http_access deny all");
       writeFileSync(file("squid.conf"), lines.join("\n") + "\n", { mode: 0o644 });
-      return ["-N", "-f", file("squid.conf")];
+      // A service name of its own: squid names its shared memory segments after it, so that it
+      // cannot meet another squid's (a system one, or another test's).
+      return ["-n", `rom${port}`, "-N", "-f", file("squid.conf")];
     },
     async ready([port]) {
       return /^server:\s*squid/im.test(await ask(port, "GET / HTTP/1.0\r\n\r\n"));
