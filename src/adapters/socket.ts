@@ -75,7 +75,7 @@ export interface Socket {
   /** Restarts the delivery to a {@linkcode ReadSink} whose `data` returned `false`. */
   resumeReading?(): void;
   /**
-   * Upgrades the connection to TLS (for `wss://` through an HTTP proxy tunnel) and returns the
+   * Upgrades the connection to TLS (for `wss://` through a proxy tunnel) and returns the
    * TLS socket; this one must not be used afterwards. Optional: without it, proxies serve only
    * `ws://`.
    */
