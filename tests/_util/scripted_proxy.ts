@@ -37,7 +37,7 @@ export interface ScriptedProxy {
 
 /** Starts a scripted proxy on a free port of 127.0.0.1. */
 export async function startScriptedProxy(
-  script: (connection: ScriptedConnection) => Promise<void> | void,
+  script: (connection: ScriptedConnection) => Promise<unknown> | void,
 ): Promise<ScriptedProxy> {
   const sockets = new Set<net.Socket>();
   const connections: ScriptedConnection[] = [];

@@ -132,7 +132,7 @@ async function startDeno(): Promise<UnixEchoServer> {
   };
 }
 
-async function startBun(): Promise<UnixEchoServer> {
+function startBun(): Promise<UnixEchoServer> {
   const bun = (globalThis as unknown as {
     Bun: {
       serve(options: {
@@ -160,7 +160,7 @@ async function startBun(): Promise<UnixEchoServer> {
       },
     },
   });
-  return {
+  return Promise.resolve({
     kind: "bun",
     path,
     url: urlOf(path),
@@ -170,5 +170,5 @@ async function startBun(): Promise<UnixEchoServer> {
       rmSync(dir, { recursive: true, force: true });
       return Promise.resolve();
     },
-  };
+  });
 }

@@ -14,7 +14,7 @@ import process from "node:process";
 import { after, before, describe, it } from "node:test";
 import { type ClientOptions, connect, NetworkError } from "../../mod.ts";
 import { guarded, type Scope, waitFor } from "../_util/async.ts";
-import { nextMessage, open, rejectsWith } from "../_util/client.ts";
+import { nextMessage, rejectsWith } from "../_util/client.ts";
 import {
   missingProxies,
   type RunningProxy,

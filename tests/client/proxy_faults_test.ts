@@ -40,12 +40,12 @@ async function connectRequest(
 async function failsWith(
   scope: Scope,
   scheme: string,
-  script: (c: ScriptedConnection) => Promise<void> | void,
+  script: (c: ScriptedConnection) => Promise<unknown> | void,
   code: "PROXY_ERROR" | "OPEN_TIMEOUT",
   label: string,
 ): Promise<Error> {
   const proxy = scope.use(await startScriptedProxy(script));
-  const error = await rejectsWith(
+  const error = await rejectsWith<NetworkError | TimeoutError>(
     connect("ws://target.test:8080/", {
       proxy: `${scheme}://127.0.0.1:${proxy.port}`,
       openTimeout: 400,
