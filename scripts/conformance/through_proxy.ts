@@ -319,7 +319,7 @@ async function main(): Promise<number> {
     const readme = await Deno.readTextFile(file);
     const start = "<!-- through-proxy:start -->";
     const end = "<!-- through-proxy:end -->";
-    const cases = options.cases.join(", ");
+    const cases = options.cases.map((c) => `\`${c}\``).join(", ");
     const block =
       `${start}\n\nCells: cases with the direct run's result / cases run (wall time of that run). Cases:` +
       ` ${cases}; ${
@@ -328,6 +328,8 @@ async function main(): Promise<number> {
       ` ${wall.toFixed(0)} s in all.\n\n${text}\n\n${end}`;
     if (!readme.includes(start)) throw new Error(`${file} has no ${start} marker`);
     await Deno.writeTextFile(file, readme.replace(new RegExp(`${start}[\\s\\S]*${end}`), block));
+    // Wrapped as the repository's `deno fmt` wants it.
+    await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", file] }).output();
   }
   console.log(`conformance-proxy: ${passed} passed, ${failed} failed`);
   return failed > 0 ? 1 : 0;
