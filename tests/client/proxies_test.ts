@@ -1,7 +1,7 @@
 /**
  * Every proxy kind, against real proxies from Debian started by the test: tinyproxy and squid
  * (HTTP CONNECT, with and without a login; squid also as an `https://` proxy), microsocks (SOCKS5,
- * with and without a login) and dante (SOCKS5 and SOCKS4a without a login; its username method
+ * with and without a login) and dante (SOCKS5, SOCKS4 and SOCKS4a without a login; its username method
  * needs system accounts, so the SOCKS login case is microsocks'). For each: a `ws://` and a
  * `wss://` target echo through it; then the refusals each one gives, with the credentials of the
  * proxy URL nowhere but at the proxy.
@@ -107,6 +107,13 @@ const kinds: Via[] = [
     label: "dante (socks5h)",
     start: () => startDante(),
     url: (p) => `socks5h://127.0.0.1:${p.port}`,
+    login: false,
+    protocol: "socks",
+  },
+  {
+    label: "dante (socks4)",
+    start: () => startDante(),
+    url: (p) => `socks4://127.0.0.1:${p.port}`,
     login: false,
     protocol: "socks",
   },

@@ -71,14 +71,15 @@ export function socks5ConnectRequest(host: string, port: number): Uint8Array {
 
 /**
  * The SOCKS4 CONNECT request: to an IPv4 address, or (SOCKS4a) to `0.0.0.1` with the name
- * after the empty user id.
+ * after the user id (the proxy URL's user, SOCKS4's only credential; empty by default).
  */
-export function socks4ConnectRequest(host: string, port: number): Uint8Array {
+export function socks4ConnectRequest(host: string, port: number, userId = ""): Uint8Array {
   const address = ipBytes(host);
   const head = [4, 1, port >> 8, port & 0xff];
-  if (address?.length === 4) return Uint8Array.of(...head, ...address, 0);
+  const user = new TextEncoder().encode(userId);
+  if (address?.length === 4) return Uint8Array.of(...head, ...address, ...user, 0);
   const name = new TextEncoder().encode(host);
-  return Uint8Array.of(...head, 0, 0, 0, 1, 0, ...name, 0);
+  return Uint8Array.of(...head, 0, 0, 0, 1, ...user, 0, ...name, 0);
 }
 
 /** What a reader of a SOCKS answer says about the bytes so far. */
@@ -231,7 +232,7 @@ export async function openSocksTunnel(
     if (ipBytes(host)?.length === 16) {
       throw new NetworkError("PROXY_ERROR", `${context}: SOCKS4 cannot reach an IPv6 address`);
     }
-    await socket.write(socks4ConnectRequest(host, target.port));
+    await socket.write(socks4ConnectRequest(host, target.port, proxy.credentials()?.username));
     await answers.take(readSocks4Reply);
     answers.checkDone();
     return;

@@ -139,6 +139,17 @@ describe("SOCKS4 and 4a messages", () => {
     );
   });
 
+  it("carries the user id of the proxy URL (SOCKS4 has no password)", () => {
+    assert.deepEqual(
+      socks4ConnectRequest("10.0.0.1", 80, "rom"),
+      bytes(4, 1, 0, 80, 10, 0, 0, 1, ...ascii("rom"), 0),
+    );
+    assert.deepEqual(
+      socks4ConnectRequest("ex.test", 80, "rom"),
+      bytes(4, 1, 0, 80, 0, 0, 0, 1, ...ascii("rom"), 0, ...ascii("ex.test"), 0),
+    );
+  });
+
   it("reads the 8-byte reply", () => {
     assert.ok("ok" in feed(readSocks4Reply, bytes(0, 0x5a, 0, 0, 0, 0, 0, 0)));
     assert.match(
