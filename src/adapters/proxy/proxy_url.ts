@@ -85,16 +85,16 @@ export class ProxyEndpoint {
   toJSON(): { protocol: ProxyProtocol; hostname: string; port: number } {
     return { protocol: this.protocol, hostname: this.hostname, port: this.port };
   }
+}
 
-  /** What `inspect()` shows (Node.js, Bun). */
-  [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return `ProxyEndpoint <${this.display}>`;
-  }
-
-  /** What `Deno.inspect()` and `console.log` show on Deno. */
-  [Symbol.for("Deno.customInspect")](): string {
-    return `ProxyEndpoint <${this.display}>`;
-  }
+// What `inspect()` shows: Node.js and Bun (`util.inspect.custom`), Deno (`Deno.customInspect`).
+// Set on the prototype (not as computed class members, which isolated declarations refuse).
+for (const key of [Symbol.for("nodejs.util.inspect.custom"), Symbol.for("Deno.customInspect")]) {
+  Object.defineProperty(ProxyEndpoint.prototype, key, {
+    value(this: ProxyEndpoint): string {
+      return `ProxyEndpoint <${this.display}>`;
+    },
+  });
 }
 
 /**
