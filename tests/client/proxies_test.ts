@@ -263,3 +263,36 @@ for (const via of kinds) {
     }
   });
 }
+
+describe("the TLS connection to an https:// proxy", { skip }, () => {
+  it(
+    "is verified: without the proxy's CA it fails with TLS_ERROR, and the tunnel never opens",
+    guarded(async (scope: Scope) => {
+      const certs = makeCertificates();
+      const squid = await startSquid({ tls: certs });
+      scope.defer(() => squid.stop());
+      const server = scope.use(await startEchoServer("ws"));
+      await rejectsWith(
+        connect(server.url("/"), { proxy: `https://127.0.0.1:${squid.tlsPort}` }),
+        NetworkError,
+        "TLS_ERROR",
+        "https:// proxy with an unknown CA",
+      );
+      assert.equal(server.connections.length, 0);
+      // `tls` is the target's; the proxy's CA goes in `proxy.tls`.
+      await rejectsWith(
+        connect(server.url("/"), {
+          proxy: `https://127.0.0.1:${squid.tlsPort}`,
+          tls: { ca: certs.ca },
+        }),
+        NetworkError,
+        "TLS_ERROR",
+        "the target's tls does not apply to the proxy",
+      );
+      const client = await open(scope, server.url("/"), {
+        proxy: { url: `https://127.0.0.1:${squid.tlsPort}`, tls: { ca: certs.ca } },
+      });
+      assert.equal((await client.close()).wasClean, true);
+    }, 10_000),
+  );
+});
