@@ -21,7 +21,7 @@ import {
   startMicrosocks,
   startSquid,
 } from "../_util/proxies.ts";
-import { closedPort, startEchoServer } from "../_util/servers.ts";
+import { closedPort, ipv6Available, startEchoServer } from "../_util/servers.ts";
 import { startTinyproxy, tinyproxyPath } from "../_util/tinyproxy.ts";
 import { makeCertificates, NAMED_HOST, startTlsEchoServer } from "../_util/tls.ts";
 
@@ -296,3 +296,26 @@ describe("the TLS connection to an https:// proxy", { skip }, () => {
     }, 10_000),
   );
 });
+
+describe(
+  "an IPv6 target",
+  { skip: skip || (await ipv6Available() ? false : "no IPv6 loopback") },
+  () => {
+    it(
+      "goes through CONNECT as [::1]:port and through SOCKS5 as an IPv6 address (type 4)",
+      guarded(async (scope: Scope) => {
+        const server = scope.use(await startEchoServer("ws", { hostname: "::1" }));
+        const tiny = await startTinyproxy();
+        scope.defer(() => tiny.stop());
+        const socks = await startMicrosocks();
+        scope.defer(() => socks.stop());
+        for (const proxy of [tiny.url, socks.url, socks.url.replace("socks5h:", "socks5:")]) {
+          const client = await open(scope, server.url("/v6"), { proxy });
+          await echo(client, proxy);
+        }
+        assert.match(tiny.log(), /CONNECT.*\[::1\]/);
+        assert.equal(server.connections.length, 3);
+      }, 10_000),
+    );
+  },
+);
