@@ -250,11 +250,18 @@ export class BunAdapterSocket implements Socket {
     secure.data = socket;
     const early = earlyHandshakes.get(secure);
     if (early) socket.onHandshake(early);
+    // Closing the socket upgraded from no longer closes the connection: an abort closes the TLS one.
+    const signal = options.signal;
+    const onAbort = () => socket.close();
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
       await socket.handshake;
     } catch (error) {
       socket.close();
+      throwIfAborted(signal, `TLS with ${options.hostname}`);
       throw toNetworkError(error, `TLS with ${options.hostname}`);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
     }
     return socket;
   }

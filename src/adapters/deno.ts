@@ -238,10 +238,16 @@ export class DenoSocket implements Socket {
    * Upgrades the connection to TLS (the proxy tunnel case) with `Deno.startTls`, or, for what it
    * cannot express (a client certificate, `rejectUnauthorized: false`, a `serverName`), with
    * `node:tls` over this socket (`startTlsOver`, imported on first need). The latter also serves
-   * TLS inside TLS (`wss://` through an `https://` proxy), which `Deno.startTls` cannot do.
+   * TLS inside TLS (`wss://` through an `https://` proxy), which `Deno.startTls` cannot do, and
+   * every handshake that may be aborted (`signal`, as the client always passes): a
+   * `Deno.startTls` connection closed during its handshake keeps the TCP connection open until
+   * the peer closes it (Deno 2.9.6), so a target that stalls the handshake would keep the tunnel;
+   * over `node:tls`, closing this socket ends it.
    */
   async startTls(options: StartTlsOptions): Promise<Socket> {
-    if (this.#secure || nativeTlsGap(options.tls, options.hostname, true)) {
+    if (
+      this.#secure || options.signal || nativeTlsGap(options.tls, options.hostname, true)
+    ) {
       return (await import("./node.ts")).startTlsOver(this, options);
     }
     let conn;

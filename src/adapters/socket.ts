@@ -101,6 +101,8 @@ export interface StartTlsOptions {
   hostname: string;
   /** TLS settings. */
   tls: TlsOptions;
+  /** Aborts the handshake: the connection is closed and the promise rejects. */
+  signal?: AbortSignal;
 }
 
 /** Opens a {@linkcode Socket}. Rejects with `NetworkError` or `AbortError`. */

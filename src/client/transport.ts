@@ -56,5 +56,5 @@ export async function openTransport(
       "wss:// through a proxy needs a connector whose sockets support startTls",
     );
   }
-  return socket.startTls({ hostname: target.hostname, tls: settings.tls ?? {} });
+  return socket.startTls({ hostname: target.hostname, tls: settings.tls ?? {}, signal });
 }

@@ -210,6 +210,37 @@ describe("a proxy that misbehaves", () => {
   );
 
   it(
+    "a wss:// target that stalls TLS inside the tunnel ends in OPEN_TIMEOUT, the tunnel closed",
+    guarded(async (scope) => {
+      for (const scheme of ["http", "socks5h"]) {
+        const proxy = scope.use(
+          await startScriptedProxy(async (c) => {
+            if (scheme === "http") {
+              await c.readHead();
+              c.write("HTTP/1.1 200 Connection established\r\n\r\n");
+            } else {
+              await greet(c);
+              await connectRequest(c);
+              c.write(SUCCESS);
+            }
+            // ... and the "target" never answers the TLS ClientHello.
+          }),
+        );
+        await rejectsWith(
+          connect("wss://target.test/", {
+            proxy: `${scheme}://127.0.0.1:${proxy.port}`,
+            openTimeout: 400,
+          }),
+          TimeoutError,
+          "OPEN_TIMEOUT",
+          `${scheme}: TLS stalls`,
+        );
+        await withTimeout(proxy.connections[0].closed, STEP, `${scheme}: tunnel closed`);
+      }
+    }, 10_000),
+  );
+
+  it(
     "garbage instead of an answer is PROXY_ERROR",
     guarded(async (scope) => {
       const ssh = "SSH-2.0-OpenSSH_9.2\r\n";
