@@ -119,7 +119,10 @@ export function proxyPolicy(
   const { url, noProxy, tls } = option ?? {};
   let bypass: NoProxyRule[] = [];
   if (noProxy !== undefined) {
-    if (typeof noProxy !== "string" && !Array.isArray(noProxy)) {
+    if (
+      typeof noProxy !== "string" &&
+      !(Array.isArray(noProxy) && noProxy.every((entry) => typeof entry === "string"))
+    ) {
       throw new ArgumentError(
         "INVALID_OPTION",
         "proxy.noProxy must be a string or a list of strings",
