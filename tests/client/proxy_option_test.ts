@@ -87,9 +87,16 @@ describe("the proxy option", () => {
 
   it("a malformed URL or noProxy entry in the options is INVALID_OPTION, credentials hidden", () => {
     for (
-      const bad of ["ftp://u:hunter2@p.test", "http://", { url: "gopher://p.test" }, {
-        noProxy: "a b",
-      }, 42]
+      const bad of [
+        "ftp://u:hunter2@p.test",
+        "http://",
+        { url: "gopher://p.test" },
+        {
+          noProxy: "a b",
+        },
+        { noProxy: [1] },
+        42,
+      ]
     ) {
       assert.throws(
         () => proxyPolicy(bad as never, envOf({})),
