@@ -34,6 +34,8 @@ export {
   type OutageEvent,
   type OutboxOptions,
   type PingEvent,
+  type ProxyOption,
+  type ProxyOptions,
   type ReconnectEvent,
   type ReconnectOptions,
   type RequestHeaders,

@@ -12,7 +12,9 @@
  *
  * Arguments: `--url` (fuzzing server, default ws://127.0.0.1:9001), `--agent` (default
  * `rom-websocket-<runtime>`), `--cases 1-10,15` (case numbers, default all), `--compression
- * on|off` (offer permessage-deflate, default off), `--case-timeout` (seconds, default 300).
+ * on|off` (offer permessage-deflate, default off), `--case-timeout` (seconds, default 300), `--proxy
+ * URL` (go through this proxy; default: none, whatever the environment says), `--ca FILE` (trust
+ * this CA for `wss://`, PEM). The last two serve `scripts/conformance/through_proxy.ts`.
  *
  * The loop is the one every Autobahn client driver uses: read the case count from
  * `/getCaseCount`; for each case connect to `/runCase?case=N&agent=A` and echo every message with
@@ -23,6 +25,7 @@
  * @module
  */
 
+import { readFileSync } from "node:fs";
 import { connect } from "../mod.ts";
 
 /** The runtime globals this file touches, declared here so it needs no runtime's types. */
@@ -80,6 +83,8 @@ const options = {
   compression: args.compression === "on",
   openTimeout: 60_000,
   pingInterval: 0,
+  proxy: args.proxy ?? (false as const),
+  tls: args.ca === undefined ? undefined : { ca: readFileSync(args.ca, "utf8") },
 };
 
 type Message = string | Uint8Array;

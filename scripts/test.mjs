@@ -42,12 +42,31 @@ function findTests(dir) {
   return out.sort();
 }
 
+// The client reads proxy variables by default and, like curl, does not bypass loopback on its
+// own: a machine's proxy settings would send every test's 127.0.0.1 traffic to its proxy. The
+// tests that need them set their own (tests/client/proxy_env_test.ts).
+const PROXY_VARIABLES = [
+  "ws_proxy",
+  "wss_proxy",
+  "http_proxy",
+  "https_proxy",
+  "all_proxy",
+  "no_proxy",
+]
+  .flatMap((name) => [name, name.toUpperCase()]);
+
+function withoutProxyVariables(env) {
+  const out = { ...env };
+  for (const name of PROXY_VARIABLES) delete out[name];
+  return out;
+}
+
 function run(command, args, env = {}) {
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       cwd: root,
       stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, ...env },
+      env: { ...withoutProxyVariables(process.env), ...env },
     });
     child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 : 1)));
     child.on("error", (error) => {

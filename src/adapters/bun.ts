@@ -69,12 +69,14 @@ interface BunSocketHandler {
 }
 
 interface BunApi {
-  connect(options: {
-    hostname: string;
-    port: number;
-    tls?: boolean | BunTlsOptions;
-    socket: BunSocketHandler;
-  }): Promise<BunSocket>;
+  connect(
+    options: {
+      hostname: string;
+      port: number;
+      tls?: boolean | BunTlsOptions;
+      socket: BunSocketHandler;
+    } | { unix: string; tls?: boolean | BunTlsOptions; socket: BunSocketHandler },
+  ): Promise<BunSocket>;
 }
 
 function bun(): BunApi {
@@ -132,16 +134,16 @@ const BATCH_LIMIT = 16 * 1024;
 
 /** Opens a TCP or TLS connection with `Bun.connect`. */
 export const connectBun: Connector = async (options: ConnectOptions): Promise<Socket> => {
-  const context = `connect to ${options.hostname}:${options.port}`;
+  const context = options.path === undefined
+    ? `connect to ${options.hostname}:${options.port}`
+    : `connect to ${options.path}`;
   throwIfAborted(options.signal, context);
   const t = options.tls;
   let raw: BunSocket;
-  const attempt = bun().connect({
-    hostname: options.hostname,
-    port: options.port,
-    tls: t ? bunTls(t, options.hostname) : undefined,
-    socket: handler,
-  });
+  const tls = t ? bunTls(t, options.hostname) : undefined;
+  const attempt = options.path === undefined
+    ? bun().connect({ hostname: options.hostname, port: options.port, tls, socket: handler })
+    : bun().connect({ unix: options.path, tls, socket: handler });
   const signal = options.signal;
   let onAbort: (() => void) | undefined;
   try {
@@ -161,17 +163,24 @@ export const connectBun: Connector = async (options: ConnectOptions): Promise<So
   } finally {
     if (onAbort) signal!.removeEventListener("abort", onAbort);
   }
-  raw.setNoDelay?.(true);
-  const socket = new BunAdapterSocket(raw, t?.rejectUnauthorized !== false);
+  if (options.path === undefined) raw.setNoDelay?.(true);
+  const socket = new BunAdapterSocket(raw, t?.rejectUnauthorized !== false, t !== undefined);
   raw.data = socket;
   if (t) {
     const early = earlyHandshakes.get(raw);
     if (early) socket.onHandshake(early);
+    // An abort during the handshake (a server or proxy that never answers it) closes the socket,
+    // which ends the handshake.
+    const onAbort = () => socket.close();
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
       await socket.handshake;
     } catch (error) {
       socket.close();
+      throwIfAborted(signal, context);
       throw toNetworkError(error, context);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
     }
   }
   return socket;
@@ -195,11 +204,16 @@ export class BunAdapterSocket implements Socket {
   readonly handshake: Promise<void>;
 
   readonly #verify: boolean;
+  readonly #secure: boolean;
 
-  /** `verify`: refuse the connection when the TLS certificate check fails. */
-  constructor(socket: BunSocket, verify = true) {
+  /**
+   * `verify`: refuse the connection when the TLS certificate check fails; `secure`: the socket is
+   * TLS already.
+   */
+  constructor(socket: BunSocket, verify = true, secure = false) {
     this.#socket = socket;
     this.#verify = verify;
+    this.#secure = secure;
     this.#reads = new ReadQueue(socket);
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.handshake = new Promise((resolve, reject) => {
@@ -220,23 +234,34 @@ export class BunAdapterSocket implements Socket {
     }
   }
 
-  /** Upgrades the connection with Bun's `upgradeTLS` (the proxy tunnel case). */
+  /**
+   * Upgrades the connection with Bun's `upgradeTLS` (the proxy tunnel case); TLS inside TLS
+   * (`wss://` through an `https://` proxy) goes to `node:tls` over this socket (`startTlsOver`).
+   */
   async startTls(options: StartTlsOptions): Promise<Socket> {
+    if (this.#secure) return (await import("./node.ts")).startTlsOver(this, options);
     const t = options.tls;
     const raw = this.#socket;
     if (!raw.upgradeTLS) {
       throw new NetworkError("TLS_ERROR", "this Bun version cannot upgrade a socket to TLS");
     }
     const [, secure] = raw.upgradeTLS({ tls: bunTls(t, options.hostname), socket: handler });
-    const socket = new BunAdapterSocket(secure, t.rejectUnauthorized !== false);
+    const socket = new BunAdapterSocket(secure, t.rejectUnauthorized !== false, true);
     secure.data = socket;
     const early = earlyHandshakes.get(secure);
     if (early) socket.onHandshake(early);
+    // Closing the socket upgraded from no longer closes the connection: an abort closes the TLS one.
+    const signal = options.signal;
+    const onAbort = () => socket.close();
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
       await socket.handshake;
     } catch (error) {
       socket.close();
+      throwIfAborted(signal, `TLS with ${options.hostname}`);
       throw toNetworkError(error, `TLS with ${options.hostname}`);
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
     }
     return socket;
   }

@@ -48,7 +48,9 @@ interface DenoApi {
     options: { hostname: string; caCerts?: string[]; alpnProtocols?: string[] },
   ): Promise<DenoConn & { handshake?: () => Promise<unknown> }>;
   connect(
-    options: { hostname: string; port: number; transport: "tcp"; signal?: AbortSignal },
+    options:
+      | { hostname: string; port: number; transport: "tcp"; signal?: AbortSignal }
+      | { path: string; transport: "unix" },
   ): Promise<DenoConn>;
   connectTls(options: {
     hostname: string;
@@ -100,9 +102,15 @@ function nativeTlsGap(
  * honours every option as the default connector does.
  */
 export const connectDeno: Connector = async (options: ConnectOptions): Promise<Socket> => {
-  const context = `connect to ${options.hostname}:${options.port}`;
+  const context = options.path === undefined
+    ? `connect to ${options.hostname}:${options.port}`
+    : `connect to ${options.path}`;
   throwIfAborted(options.signal, context);
   const t = options.tls;
+  if (options.path !== undefined && t) {
+    // Deno.connectTls takes no Unix socket: TLS over one goes to node:tls.
+    return (await import("./node.ts")).connectNode(options);
+  }
   if (t && nativeTlsGap(t, options.hostname, false)) {
     return (await import("./node.ts")).connectNode(options);
   }
@@ -117,6 +125,8 @@ export const connectDeno: Connector = async (options: ConnectOptions): Promise<S
         ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}),
         alpnProtocols: alpnProtocols(),
       })
+      : options.path !== undefined
+      ? await deno().connect({ path: options.path, transport: "unix" })
       : await deno().connect({
         hostname: options.hostname,
         port: options.port,
@@ -130,15 +140,26 @@ export const connectDeno: Connector = async (options: ConnectOptions): Promise<S
     conn.close();
     throwIfAborted(options.signal, context);
   }
-  conn.setNoDelay?.(true);
-  const socket = new DenoSocket(conn);
+  if (options.path === undefined) conn.setNoDelay?.(true);
+  const socket = new DenoSocket(conn, t !== undefined);
   if (t) {
     // Deno completes the TLS handshake lazily; surface certificate errors now, as a connect error.
+    // `Deno.connectTls` takes no signal: an abort during the handshake (a server or proxy that
+    // never answers it) closes the connection, which ends the handshake.
+    const onAbort = () => socket.close();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
       await (conn as unknown as { handshake?: () => Promise<unknown> }).handshake?.();
     } catch (error) {
       socket.close();
+      throwIfAborted(options.signal, context);
       throw toNetworkError(error, context);
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+    if (options.signal?.aborted) {
+      socket.close();
+      throwIfAborted(options.signal, context);
     }
   }
   return socket;
@@ -177,10 +198,12 @@ export class DenoSocket implements Socket {
   #flushing = false;
   readonly #drainWaiters: DrainWaiters = [];
   #writeEnded = false;
+  readonly #secure: boolean;
 
-  /** Wraps `conn`, a connected `Deno.Conn` or `Deno.TlsConn`. */
-  constructor(conn: DenoConn) {
+  /** Wraps `conn`, a connected `Deno.Conn` or (`secure`) `Deno.TlsConn`. */
+  constructor(conn: DenoConn, secure = false) {
     this.#conn = conn;
+    this.#secure = secure;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
   }
 
@@ -229,10 +252,17 @@ export class DenoSocket implements Socket {
   /**
    * Upgrades the connection to TLS (the proxy tunnel case) with `Deno.startTls`, or, for what it
    * cannot express (a client certificate, `rejectUnauthorized: false`, a `serverName`), with
-   * `node:tls` over this socket (`startTlsOver`, imported on first need).
+   * `node:tls` over this socket (`startTlsOver`, imported on first need). The latter also serves
+   * TLS inside TLS (`wss://` through an `https://` proxy), which `Deno.startTls` cannot do, and
+   * every handshake that may be aborted (`signal`, as the client always passes): a
+   * `Deno.startTls` connection closed during its handshake keeps the TCP connection open until
+   * the peer closes it (Deno 2.9.6), so a target that stalls the handshake would keep the tunnel;
+   * over `node:tls`, closing this socket ends it.
    */
   async startTls(options: StartTlsOptions): Promise<Socket> {
-    if (nativeTlsGap(options.tls, options.hostname, true)) {
+    if (
+      this.#secure || options.signal || nativeTlsGap(options.tls, options.hostname, true)
+    ) {
       return (await import("./node.ts")).startTlsOver(this, options);
     }
     let conn;
@@ -247,7 +277,7 @@ export class DenoSocket implements Socket {
       this.close();
       throw toNetworkError(error, `TLS with ${options.hostname}`);
     }
-    return new DenoSocket(conn);
+    return new DenoSocket(conn, true);
   }
 
   write(data: Uint8Array): Promise<void> {

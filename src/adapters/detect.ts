@@ -43,3 +43,15 @@ export function defaultConnector(): Promise<Connector> {
   })();
   return connector;
 }
+
+/**
+ * The connector for TLS to an `https://` proxy: `node:tls` on Deno, the default connector
+ * elsewhere. Deno's own TLS connection, closed during its handshake, keeps the TCP connection
+ * open until the peer closes it (tested on Deno 2.9.6), so a proxy that stalls the handshake
+ * would outlive the attempt's `openTimeout`; `node:tls` closes it at once. The tunnel's inner TLS
+ * (`wss://` through it) is `node:tls` on every runtime anyway (TLS inside TLS).
+ */
+export async function proxyTlsConnector(): Promise<Connector> {
+  if (detectRuntime() === "deno") return (await import("./node.ts")).connectNode;
+  return defaultConnector();
+}

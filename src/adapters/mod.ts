@@ -17,8 +17,8 @@
  * };
  * ```
  *
- * Proxies are not here: the client's `proxy` option opens the CONNECT tunnel over any connector's
- * socket, so `proxy.ts` stays internal.
+ * Proxies are not here: the client's `proxy` option opens the CONNECT or SOCKS tunnel over any connector's
+ * socket, so `proxy/` stays internal.
  *
  * @module
  */

@@ -48,13 +48,18 @@ function nodeTls(options: TlsOptions, hostname: string): tls.ConnectionOptions {
 
 /** Opens a TCP or TLS connection with `node:net` / `node:tls`. */
 export const connectNode: Connector = (options: ConnectOptions): Promise<Socket> => {
-  const context = `connect to ${options.hostname}:${options.port}`;
+  const context = options.path === undefined
+    ? `connect to ${options.hostname}:${options.port}`
+    : `connect to ${options.path}`;
   throwIfAborted(options.signal, context);
   return new Promise<Socket>((resolve, reject) => {
     const t = options.tls;
+    const where = options.path === undefined
+      ? { host: options.hostname, port: options.port }
+      : { path: options.path };
     const socket: net.Socket = t
-      ? tls.connect({ host: options.hostname, port: options.port, ...nodeTls(t, options.hostname) })
-      : net.connect({ host: options.hostname, port: options.port });
+      ? tls.connect({ ...where, ...nodeTls(t, options.hostname) })
+      : net.connect(where);
     const signal = options.signal;
     const onAbort = () => {
       socket.destroy();
@@ -72,7 +77,7 @@ export const connectNode: Connector = (options: ConnectOptions): Promise<Socket>
     };
     const onConnect = () => {
       cleanup();
-      socket.setNoDelay(true);
+      if (options.path === undefined) socket.setNoDelay(true);
       resolve(new NodeSocket(socket));
     };
     socket.once("error", onError);

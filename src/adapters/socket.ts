@@ -33,6 +33,11 @@ export interface ConnectOptions {
   hostname: string;
   /** TCP port. */
   port: number;
+  /**
+   * A Unix domain socket's path (for `ws+unix://`): when set, the connector opens it instead of
+   * `hostname:port`.
+   */
+  path?: string;
   /** Present for TLS connections. */
   tls?: TlsOptions;
   /** Aborts the attempt. */
@@ -70,7 +75,7 @@ export interface Socket {
   /** Restarts the delivery to a {@linkcode ReadSink} whose `data` returned `false`. */
   resumeReading?(): void;
   /**
-   * Upgrades the connection to TLS (for `wss://` through an HTTP proxy tunnel) and returns the
+   * Upgrades the connection to TLS (for `wss://` through a proxy tunnel) and returns the
    * TLS socket; this one must not be used afterwards. Optional: without it, proxies serve only
    * `ws://`.
    */
@@ -96,6 +101,8 @@ export interface StartTlsOptions {
   hostname: string;
   /** TLS settings. */
   tls: TlsOptions;
+  /** Aborts the handshake: the connection is closed and the promise rejects. */
+  signal?: AbortSignal;
 }
 
 /** Opens a {@linkcode Socket}. Rejects with `NetworkError` or `AbortError`. */

@@ -294,9 +294,8 @@ export function toClientOptions(args: CliArgs, readFile: ReadFile): ClientOption
   if (args.key !== undefined) tls.key = read("--key", args.key);
   if (args.insecure) tls.rejectUnauthorized = false;
   if (Object.keys(tls).length > 0) options.tls = tls;
-  if (typeof args.proxy === "string") options.proxy = args.proxy;
-  // `proxy: false` (no proxy, whatever the environment says) comes with the client's reading of
-  // the proxy environment variables; until `ClientOptions.proxy` lists `false`, a narrow cast.
-  else if (args.proxy === false) (options as { proxy?: string | URL | false }).proxy = false;
+  // A URL, or `false`: no proxy, whatever the environment says (without either, the client reads
+  // the proxy environment variables).
+  if (args.proxy !== undefined) options.proxy = args.proxy;
   return options;
 }

@@ -33,3 +33,4 @@ export type {
   UrlSource,
 } from "./options.ts";
 export { isTransient, type ReconnectOptions } from "./reconnect.ts";
+export type { ProxyOption, ProxyOptions } from "./proxy_option.ts";

@@ -6,7 +6,6 @@
  */
 
 import type { Connector, TlsOptions } from "../adapters/socket.ts";
-import { parseProxyUrl, type ProxySettings } from "../adapters/proxy.ts";
 import { ArgumentError, CallbackError, type CloseInfo } from "../core/errors.ts";
 import type { ClientExtensionFactory } from "../core/extensions.ts";
 import type { HttpResponse } from "../core/http11.ts";
@@ -16,6 +15,7 @@ import { ClientProtocol, type ClientProtocolOptions } from "../core/protocol.ts"
 import { parseWebSocketUrl, type WebSocketUrl } from "../core/uri.ts";
 import type { WebSocketClient } from "./client.ts";
 import { nonNegative, outboxLimits } from "./checks.ts";
+import { type ProxyOption, type ProxyPolicy, proxyPolicy } from "./proxy_option.ts";
 import { type ReconnectOptions, type ReconnectPolicy, reconnectPolicy } from "./reconnect.ts";
 
 export { toBytes } from "./checks.ts";
@@ -64,11 +64,13 @@ export interface ClientOptions {
   /** Random source for handshake and mask keys (tests only). Default `crypto.getRandomValues`. */
   random?: RandomSource;
   /**
-   * An HTTP proxy to tunnel through with CONNECT: `http://[user:password@]host:port` (or
-   * `https://` for TLS to the proxy). `wss://` targets get TLS inside the tunnel. Default: none
-   * (environment variables are not read; pass `process.env.HTTPS_PROXY` explicitly if wanted).
+   * The proxy to go through: a URL (`http://`, `https://`, `socks5://`, `socks5h://`,
+   * `socks4://`, `socks4a://`, with `user:password@` if it wants a login), `false` for none, or
+   * `{ url, noProxy, tls }`. `wss://` targets get TLS inside the tunnel, checked against the
+   * target. Default: from the environment (`wss_proxy`/`ws_proxy`, `https_proxy`/`http_proxy`,
+   * `all_proxy`, `no_proxy`; see the README's Proxies section).
    */
-  proxy?: string | URL;
+  proxy?: ProxyOption;
   /**
    * Reconnect after the connection drops or cannot be opened: `true` for the defaults, or a
    * policy. Default `false`. See {@linkcode ReconnectOptions}.
@@ -186,7 +188,7 @@ export interface Settings {
   readonly maxQueue: number;
   readonly connector: Connector | undefined;
   readonly tls: TlsOptions | undefined;
-  readonly proxy: ProxySettings | undefined;
+  readonly proxy: ProxyPolicy | undefined;
   readonly reconnect: ReconnectPolicy | undefined;
   readonly onOpen: ClientOptions["onOpen"];
   readonly outbox: OutboxLimits | undefined;
@@ -248,7 +250,7 @@ export function resolveSettings(url: string | URL | UrlSource, options: ClientOp
     connector: options.connector,
     tls: options.tls,
     reconnect: reconnectPolicy(options.reconnect),
-    proxy: options.proxy === undefined ? undefined : parseProxyUrl(options.proxy),
+    proxy: proxyPolicy(options.proxy),
     onOpen: options.onOpen,
     outbox: outboxLimits(options.outbox),
     plan: staticTarget && staticHeaders ? makePlan(staticTarget, staticHeaders, base) : undefined,

@@ -1,12 +1,14 @@
 /**
- * Opening the byte stream of one attempt: the connector, through an HTTP CONNECT proxy when one
- * is set, with TLS to the target inside the tunnel for `wss://`.
+ * Opening the byte stream of one attempt: the connector (to `hostname:port`, or to a Unix domain
+ * socket for `ws+unix://`), through the proxy the `proxy` option chooses for the target (HTTP
+ * CONNECT or SOCKS), with TLS to the target inside the tunnel for `wss://`.
  *
  * @module
  */
 
-import { defaultConnector } from "../adapters/detect.ts";
-import { openTunnel } from "../adapters/proxy.ts";
+import { defaultConnector, proxyTlsConnector } from "../adapters/detect.ts";
+import { openTunnel } from "../adapters/proxy/http_connect.ts";
+import { openSocksTunnel } from "../adapters/proxy/socks.ts";
 import type { Socket } from "../adapters/socket.ts";
 import { ArgumentError } from "../core/errors.ts";
 import type { WebSocketUrl } from "../core/uri.ts";
@@ -26,12 +28,14 @@ export async function openTransport(
   signal: AbortSignal,
   track: (socket: Socket) => void,
 ): Promise<Socket> {
-  const { proxy } = settings;
-  const connector = settings.connector ?? (await defaultConnector());
+  const proxy = settings.proxy?.route(target);
+  const connector = settings.connector ??
+    (proxy?.secure ? await proxyTlsConnector() : await defaultConnector());
   if (!proxy) {
     return connector({
       hostname: target.hostname,
       port: target.port,
+      ...(target.socketPath === undefined ? {} : { path: target.socketPath }),
       tls: target.secure ? (settings.tls ?? {}) : undefined,
       signal,
     });
@@ -39,11 +43,12 @@ export async function openTransport(
   const socket = await connector({
     hostname: proxy.hostname,
     port: proxy.port,
-    tls: proxy.secure ? {} : undefined,
+    tls: proxy.secure ? (settings.proxy?.tls ?? {}) : undefined,
     signal,
   });
   track(socket);
-  await openTunnel(socket, target, proxy);
+  if (proxy.socks) await openSocksTunnel(socket, target, proxy);
+  else await openTunnel(socket, target, proxy);
   if (!target.secure) return socket;
   if (!socket.startTls) {
     throw new ArgumentError(
@@ -51,5 +56,5 @@ export async function openTransport(
       "wss:// through a proxy needs a connector whose sockets support startTls",
     );
   }
-  return socket.startTls({ hostname: target.hostname, tls: settings.tls ?? {} });
+  return socket.startTls({ hostname: target.hostname, tls: settings.tls ?? {}, signal });
 }

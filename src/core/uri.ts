@@ -1,6 +1,8 @@
 /**
- * WebSocket URL parsing (RFC 6455 §3): `ws://` and `wss://` only, default ports, IPv6 literals,
- * path and query kept, user and password turned into a Basic `Authorization` header.
+ * WebSocket URL parsing (RFC 6455 §3): `ws://` and `wss://`, default ports, IPv6 literals, path
+ * and query kept, user and password turned into a Basic `Authorization` header; and
+ * `ws+unix:///path/to.sock:/request/path` (the form the `ws` library reads) for a server on a Unix
+ * domain socket.
  *
  * @module
  */
@@ -24,6 +26,8 @@ export interface WebSocketUrl {
   readonly path: string;
   /** `Basic ...` from the URL's user and password, if any. */
   readonly authorization?: string;
+  /** For `ws+unix://`: the Unix domain socket's path (then `hostname` is `localhost`). */
+  readonly socketPath?: string;
 }
 
 /**
@@ -40,10 +44,11 @@ export function parseWebSocketUrl(input: string | URL): WebSocketUrl {
     throw new ArgumentError("INVALID_URL", `invalid URL: ${JSON.stringify(String(input))}`);
   }
   const scheme = url.protocol;
+  if (scheme === "ws+unix:") return unixUrl(url, input);
   if (scheme !== "ws:" && scheme !== "wss:") {
     throw new ArgumentError(
       "INVALID_URL",
-      `unsupported URL scheme ${JSON.stringify(scheme)}: use ws:// or wss://`,
+      `unsupported URL scheme ${JSON.stringify(scheme)}: use ws://, wss:// or ws+unix://`,
     );
   }
   if (url.hostname === "") {
@@ -81,5 +86,60 @@ export function parseWebSocketUrl(input: string | URL): WebSocketUrl {
     host: url.host,
     path: `${url.pathname || "/"}${url.search}`,
     authorization,
+  };
+}
+
+/**
+ * `ws+unix:///path/to.sock:/request/path?query`: the socket path runs up to the first `:` of the
+ * URL's path (so a socket path cannot contain one), the request path follows (default `/`). The
+ * Host header is `localhost`.
+ */
+function unixUrl(url: URL, input: string | URL): WebSocketUrl {
+  if (url.hash !== "" || String(input).includes("#")) {
+    throw new ArgumentError(
+      "INVALID_URL",
+      `WebSocket URLs cannot have a fragment: ${JSON.stringify(String(input))}`,
+    );
+  }
+  if (url.host !== "") {
+    throw new ArgumentError(
+      "INVALID_URL",
+      `ws+unix:// URLs take no host: ws+unix:///path/to.sock:/request/path, got ${
+        JSON.stringify(String(input))
+      }`,
+    );
+  }
+  const pathname = url.pathname;
+  const colon = pathname.indexOf(":");
+  let socketPath: string;
+  try {
+    socketPath = decodeURIComponent(colon < 0 ? pathname : pathname.slice(0, colon));
+  } catch {
+    throw new ArgumentError(
+      "INVALID_URL",
+      `malformed socket path: ${JSON.stringify(String(input))}`,
+    );
+  }
+  const request = colon < 0 ? "/" : pathname.slice(colon + 1) || "/";
+  if (socketPath === "" || socketPath === "/") {
+    throw new ArgumentError(
+      "INVALID_URL",
+      `ws+unix:// URL has no socket path: ${JSON.stringify(String(input))}`,
+    );
+  }
+  if (!request.startsWith("/")) {
+    throw new ArgumentError(
+      "INVALID_URL",
+      `the request path of a ws+unix:// URL must start with "/": ${JSON.stringify(String(input))}`,
+    );
+  }
+  return {
+    href: url.href,
+    secure: false,
+    hostname: "localhost",
+    port: 0,
+    host: "localhost",
+    path: `${request}${url.search}`,
+    socketPath,
   };
 }

@@ -3,7 +3,7 @@
  * pull-style `Socket`) on every runtime; on Deno, that `connectDeno` and `DenoSocket.startTls`
  * stay on `Deno.connectTls`/`Deno.startTls` (the fast path) for what those can express, and hand
  * the rest (`rejectUnauthorized: false`, another `serverName`, a client certificate when
- * upgrading) to `node:tls`. The outcomes of every option are in tests/client/tls_test.ts.
+ * upgrading, and an upgrade with a `signal`) to `node:tls`. The outcomes of every option are in tests/client/tls_test.ts.
  */
 
 import assert from "node:assert/strict";
@@ -156,6 +156,22 @@ describe("connectDeno: the TLS stack per option", {
       const native = await upgraded(ipServer.port, { ca });
       assert.ok(native.secure instanceof DenoSocket, "ca");
       assert.match(native.text, /^HTTP\/1\.1 426 /);
+      // With a signal (the client always passes one), node:tls: closing it ends a stalled
+      // handshake, which a Deno.startTls connection does not (see DenoSocket.startTls).
+      const abortable = await connectDeno({ hostname: "127.0.0.1", port: ipServer.port });
+      scope.defer(() => abortable.close());
+      const viaNode = await withTimeout(
+        abortable.startTls!({
+          hostname: "127.0.0.1",
+          tls: { ca },
+          signal: new AbortController().signal,
+        }),
+        STEP,
+        "startTls with a signal",
+      );
+      assert.ok(viaNode instanceof NodeSocket, "ca + signal");
+      assert.match(await request(viaNode), /^HTTP\/1\.1 426 /);
+      viaNode.close();
       // The test CA alone: the certificate is for example.test, so Deno.startTls refuses it.
       const plain = await connectDeno({ hostname: "127.0.0.1", port: server.port });
       scope.defer(() => plain.close());

@@ -285,6 +285,26 @@ describe("rom-ws connection flags", () => {
   );
 
   it(
+    "the proxy environment is honoured, and --no-proxy ignores it",
+    OPTIONS,
+    guarded(async (scope) => {
+      // A proxy variable naming a closed port: the default follows it (and fails), --no-proxy
+      // connects directly.
+      const server = scope.use(await startEchoServer("ws"));
+      const port = await closedPort();
+      const env = { http_proxy: `http://127.0.0.1:${port}`, HTTP_PROXY: "" };
+      const viaEnv = await romWs([server.url("/"), "-x", "a"], { env });
+      assert.equal(viaEnv.code, 1, describeRun(viaEnv));
+      assert.match(viaEnv.stderr, new RegExp(`127\\.0\\.0\\.1:${port}`));
+      assert.equal(server.connections.length, 0);
+      const direct = await romWs([server.url("/"), "--no-proxy", "-x", "a", "-w", "0.2"], { env });
+      assert.equal(direct.code, 0, describeRun(direct));
+      assert.deepEqual(lines(direct.stdout), [OPEN, message("a"), NORMAL], describeRun(direct));
+      assert.equal(server.connections.length, 1);
+    }, DEADLINE),
+  );
+
+  it(
     "an unreadable --ca file: exit 2, the file named",
     OPTIONS,
     guarded(async () => {

@@ -115,7 +115,7 @@ describe("HTTP CONNECT proxy (tinyproxy)", { skip }, () => {
         .then(() => undefined, (e) => e);
       assert.ok(error instanceof NetworkError, String(error));
       assert.equal(error.code, "CONNECTION_REFUSED");
-      for (const bad of ["socks5://127.0.0.1:1080", "not a url", "http://"]) {
+      for (const bad of ["ftp://127.0.0.1:1080", "not a url", "http://", "socks5://:1080"]) {
         const e = await connect("ws://127.0.0.1:9/", { proxy: bad }).then(
           () => undefined,
           (x) => x,

@@ -59,4 +59,19 @@ describe("parseWebSocketUrl", () => {
     refused("ws://%E0@example.com/", /credentials/);
     refused("ws://u:%C3%28@example.com/", /credentials/);
   });
+
+  it("reads ws+unix:///socket/path:/request/path (the ws library's form)", () => {
+    const u = parseWebSocketUrl("ws+unix:///run/app%20dir/ws.sock:/events/a%2Fb?x=1");
+    assert.equal(u.socketPath, "/run/app dir/ws.sock");
+    assert.equal(u.path, "/events/a%2Fb?x=1");
+    assert.equal(u.host, "localhost");
+    assert.equal(u.secure, false);
+    const bare = parseWebSocketUrl("ws+unix:///tmp/s.sock");
+    assert.deepEqual([bare.socketPath, bare.path], ["/tmp/s.sock", "/"]);
+    assert.equal(parseWebSocketUrl("ws://example.com/").socketPath, undefined);
+    refused("ws+unix://host/tmp/s.sock:/", /take no host/);
+    refused("ws+unix:///:/x", /no socket path/);
+    refused("ws+unix:///tmp/s.sock:/x#f", /fragment/);
+    refused("ws+unix:///tmp/s.sock:x", /must start with "\/"/);
+  });
 });
