@@ -137,7 +137,7 @@ describe("ws CVE-2026-48779: many tiny or empty fragments", () => {
       5000,
       (i) => serverFrame(i === 0 ? TEXT : CONTINUATION, "a", { fin: i === 4999 }),
     );
-    assert.deepEqual(events, [{ type: "message", data: "a".repeat(5000) }]);
+    assert.deepEqual(events, [{ type: "message", data: "a".repeat(5000), size: 5000 }]);
   });
 
   it("pings between empty fragments do not reset the count", () => {
@@ -323,7 +323,7 @@ describe("CVE-2026-2229 and bun#38632: permessage-deflate window bits from the s
     const text = "abcdefgh".repeat(100) + "ijkl".repeat(64);
     const payload = fixedMessage(utf8(text), undefined, 256);
     const events = deliver(client, [serverFrame(TEXT, payload, { rsv: 4 })]);
-    assert.deepEqual(events, [{ type: "message", data: text }]);
+    assert.deepEqual(events, [{ type: "message", data: text, size: text.length }]);
   });
 
   it('accepts server_max_window_bits="10" (a quoted token, RFC 6455 §9.1)', () => {
@@ -340,7 +340,7 @@ describe("CVE-2026-2229 and bun#38632: permessage-deflate window bits from the s
     assert.equal(frame.rsv, 0);
     assert.equal(new TextDecoder().decode(frame.payload), "hello");
     const events = deliver(client, [serverFrame(TEXT, compressed(utf8("hi")), { rsv: 4 })]);
-    assert.deepEqual(events, [{ type: "message", data: "hi" }]);
+    assert.deepEqual(events, [{ type: "message", data: "hi", size: 2 }]);
   });
 
   it("a distance into the previous message beyond an 8-bit window: INVALID_COMPRESSED_DATA", () => {
