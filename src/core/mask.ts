@@ -99,18 +99,26 @@ export function applyMask(
   // Bytes before the first 4-byte-aligned address.
   const head = (4 - ((data.byteOffset + start) & 3)) & 3;
   const kb = [k0, k1, k2, k3];
-  for (let j = 0; j < head; j++) data[start + j] ^= kb[j];
   // The aligned middle, 32 bits at a time, with the key rotated by `head` bytes.
-  keyBytes[0] = kb[head & 3];
-  keyBytes[1] = kb[(head + 1) & 3];
-  keyBytes[2] = kb[(head + 2) & 3];
-  keyBytes[3] = kb[(head + 3) & 3];
-  const word = keyWord[0];
+  const word = maskHead(data, start, head, kb);
   const words = (n - head) >>> 2;
   const view = new Uint32Array(data.buffer, data.byteOffset + start + head, words);
   for (let w = 0; w < words; w++) view[w] ^= word;
   // The tail.
   for (let j = head + words * 4; j < n; j++) data[start + j] ^= kb[j & 3];
+}
+
+/**
+ * Masks the `head` bytes (0–3) at `data[start]` that come before a 4-byte-aligned address, and
+ * returns the key as a 32-bit word (platform byte order) rotated to start after them.
+ */
+function maskHead(data: Uint8Array, start: number, head: number, kb: number[]): number {
+  for (let j = 0; j < head; j++) data[start + j] ^= kb[j];
+  keyBytes[0] = kb[head & 3];
+  keyBytes[1] = kb[(head + 1) & 3];
+  keyBytes[2] = kb[(head + 2) & 3];
+  keyBytes[3] = kb[(head + 3) & 3];
+  return keyWord[0];
 }
 
 /**
@@ -128,15 +136,9 @@ export function applyMaskWords(
 ): void {
   const n = end - start;
   if (n < WORD_MASK_THRESHOLD) return applyMask(data, key, keyAt, start, end);
-  const kb0 = key[keyAt], kb1 = key[keyAt + 1], kb2 = key[keyAt + 2], kb3 = key[keyAt + 3];
-  const kb = [kb0, kb1, kb2, kb3];
+  const kb = [key[keyAt], key[keyAt + 1], key[keyAt + 2], key[keyAt + 3]];
   const head = (4 - (start & 3)) & 3;
-  for (let j = 0; j < head; j++) data[start + j] ^= kb[j];
-  keyBytes[0] = kb[head & 3];
-  keyBytes[1] = kb[(head + 1) & 3];
-  keyBytes[2] = kb[(head + 2) & 3];
-  keyBytes[3] = kb[(head + 3) & 3];
-  const word = keyWord[0];
+  const word = maskHead(data, start, head, kb);
   const first = (start + head) >>> 2;
   const last = first + ((n - head) >>> 2);
   for (let w = first; w < last; w++) words[w] ^= word;
