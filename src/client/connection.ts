@@ -39,6 +39,8 @@ import { SendQueue } from "./send_queue.ts";
 import type { Counters } from "./stats.ts";
 import { openTransport } from "./transport.ts";
 
+const encoder = new TextEncoder();
+
 /** How much unread data a closing connection queues on its way to the server's close reply. */
 const CLOSING_QUEUE_BYTES = 16 * 1024 * 1024;
 
@@ -467,15 +469,18 @@ export class Connection implements ReadSink {
     }
     this.#sendQueue ??= new SendQueue(compression?.deflaterSettings);
     if (compress) {
+      // Encoded once, here: the deflater takes bytes, and their length is what stats count.
+      const raw = typeof payload === "string" ? encoder.encode(payload) : payload;
       try {
-        const compressed = this.#sendQueue.compressNow(payload);
+        const compressed = this.#sendQueue.compressNow(raw);
         if (compressed !== undefined) {
-          this.#frame(compressed, binary, true, this.#sendQueue.rawSize);
+          this.#frame(compressed, binary, true, raw.length);
           return this.flush();
         }
       } catch (error) {
         return Promise.reject(this.#owner.stateError(error));
       }
+      payload = raw;
     }
     return this.#sendQueue.enqueue(payload, compress, (bytes, compressed, size) => {
       try {
@@ -497,7 +502,7 @@ export class Connection implements ReadSink {
     const fragmentSize = this.#owner.settings.fragmentSize;
     let framed: number;
     if (binary) {
-      const bytes = typeof payload === "string" ? new TextEncoder().encode(payload) : payload;
+      const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
       framed = this.protocol.sendBinary(bytes, { fragmentSize, compressed });
     } else {
       framed = this.protocol.sendText(payload, { fragmentSize, compressed });

@@ -33,7 +33,7 @@ export class SendQueue {
   }
 
   /**
-   * `payload` compressed now, when nothing waits before it and the deflater is loaded and
+   * `raw` compressed now, when nothing waits before it and the deflater is loaded and
    * synchronous (without context takeover); otherwise `undefined`, and the message goes through
    * {@linkcode SendQueue.enqueue}. Throws what the compressor throws.
    *
@@ -42,16 +42,11 @@ export class SendQueue {
    * write instead of one write per message (each used to be framed in its own microtask, after
    * the socket's batch had gone).
    */
-  compressNow(payload: Uint8Array | string): Uint8Array | undefined {
+  compressNow(raw: Uint8Array): Uint8Array | undefined {
     const deflater = this.#ready;
     if (this.#pending > 0 || deflater?.deflateSync === undefined) return undefined;
-    const raw = typeof payload === "string" ? encoder.encode(payload) : payload;
-    this.rawSize = raw.length;
     return deflater.deflateSync(raw);
   }
-
-  /** The size before compression of the last message {@linkcode SendQueue.compressNow} took. */
-  rawSize = 0;
 
   /**
    * Queues `payload`. Compression starts at once (the deflater keeps message order itself, so
