@@ -217,6 +217,8 @@ class Messages {
   readonly #ring: Array<string | Uint8Array>;
   readonly #body: string;
   readonly #shape: Shape;
+  /** Length of the `json` event with an empty pad, less its sequence number. */
+  #eventBase = 0;
   /** For the raw client: frames with their mask key, and where the payload starts. */
   readonly #frames: Uint8Array[] = [];
   #payloadAt = 0;
@@ -230,7 +232,10 @@ class Messages {
     this.#shape = args.shape;
     this.#body = args.binary ? "" : jsonText(args.size - 16);
     if (args.shape === "json") {
-      this.#body = "p".repeat(Math.max(0, args.size - feedEvent(0, "").length));
+      // The event without pad and without its sequence number's digits: a message's pad is what
+      // is left of the size (stringified once per message, as an application does).
+      this.#eventBase = feedEvent(0, "").length - 1;
+      this.#body = "p".repeat(Math.max(0, args.size - this.#eventBase - 1));
     }
     if (raw && args.shape !== "fixed") throw new Error("the raw client sends fixed payloads only");
     this.#ring = new Array(slots);
@@ -256,7 +261,7 @@ class Messages {
       return bytes;
     }
     const text = this.#shape === "json"
-      ? feedEvent(seq, this.#body.slice(0, this.#size - feedEvent(seq, "").length))
+      ? feedEvent(seq, this.#body.slice(0, this.#size - this.#eventBase - String(seq).length))
       : this.#shape === "repeat"
       ? hex8(seq) + "x".repeat(this.#size - 16) + hex8(seq)
       : hex8(seq) + this.#body + hex8(seq);
