@@ -5,12 +5,13 @@
  * ended is handed to its owner, the {@linkcode WebSocketClient}, which reconnects or settles.
  * `ARCHITECTURE.md` §4 gives the call order it follows.
  *
- * Why one class of ~520 lines: reading, writing, the open and close timers and the end all turn on
- * the same few facts of one attempt (the protocol, the socket, whether reading is held, whether it
- * ended), and each path must see the others' changes at once (a read that ends the connection, a
- * close that must resume a held read). What stands alone has its own room: the transport
+ * Why one class of ~560 lines: reading, writing, the open and close timers and the end all turn
+ * on the same few facts of one attempt (the protocol, the socket, whether reading is held, whether
+ * it ended), and each path must see the others' changes at once (a read that ends the connection,
+ * a close that must resume a held read). What stands alone has its own room: the transport
  * (`transport.ts`), liveness (`keepalive.ts`), pings (`pings.ts`), ordered compressed sends
- * (`send_queue.ts`), the inbox, the options.
+ * (`send_queue.ts`), the counters (`stats.ts`: here only their increments), the inbox, the
+ * options.
  *
  * @module
  */

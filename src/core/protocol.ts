@@ -11,7 +11,9 @@
  * The work on received frames is split by job: `frame_reader.ts` parses headers and checks the
  * framing rules, `message.ts` joins the data frames, checks the limits and decodes text; this
  * module keeps the state machine (phases, handshake, control frames, closing handshake,
- * commands, held effects).
+ * commands, held effects). Those stay together, ~700 lines, because they read and change the
+ * same few fields (the phase, the close frames sent and received, the queued writes and events):
+ * split, each piece would reach into the others' state.
  *
  * Call order for a driver:
  * 1. `sendRequest()`, then write out `takeWrites()`;
