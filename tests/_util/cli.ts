@@ -36,3 +36,15 @@ export function describeRun(r: RunResult): string {
   return `exit ${r.code}${r.signal ? ` (${r.signal})` : ""}\n--- stdout\n${r.stdout}--- stderr\n` +
     r.stderr;
 }
+
+// The lines rom-ws prints in its default format (`--format rom`): the ROM events.
+/** A connection opened. */
+export const OPEN = 'ROM-WebSocket {"Event": "Connection","State": "Open"} {"Connection": "Open"}';
+/** A normal close. */
+export const NORMAL =
+  'ROM-WebSocket {"Event": "Connection","State": "Close","Reason": "Normal"} {"Connection": "Close"}';
+/** A dropped connection. */
+export const DROP =
+  'ROM-WebSocket {"Event": "Connection","State": "Close","Reason": "Drop"} {"Connection": "Close"}';
+/** A message event with `text`. */
+export const message = (text: string) => `ROM-WebSocket {"Event": "Message"} ${text}`;

@@ -13,7 +13,17 @@ import * as path from "node:path";
 import process from "node:process";
 import { after, before, describe, it } from "node:test";
 import { deferred, guarded, withTimeout } from "../_util/async.ts";
-import { describeRun, lines, PROCESS_MS, romWs, romWsCommand } from "../_util/cli.ts";
+import {
+  describeRun,
+  DROP,
+  lines,
+  message,
+  NORMAL,
+  OPEN,
+  PROCESS_MS,
+  romWs,
+  romWsCommand,
+} from "../_util/cli.ts";
 import { start } from "../_util/subprocess.ts";
 import { closedPort, startEchoServer } from "../_util/servers.ts";
 import {
@@ -26,13 +36,6 @@ import { startTinyproxy, type Tinyproxy, tinyproxyPath } from "../_util/tinyprox
 
 const DEADLINE = 25_000;
 const OPTIONS = { timeout: 30_000 } as const;
-
-const OPEN = 'ROM-WebSocket {"Event": "Connection","State": "Open"} {"Connection": "Open"}';
-const NORMAL =
-  'ROM-WebSocket {"Event": "Connection","State": "Close","Reason": "Normal"} {"Connection": "Close"}';
-const DROP =
-  'ROM-WebSocket {"Event": "Connection","State": "Close","Reason": "Drop"} {"Connection": "Close"}';
-const message = (text: string) => `ROM-WebSocket {"Event": "Message"} ${text}`;
 
 describe("rom-ws -x", () => {
   it(

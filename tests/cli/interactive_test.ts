@@ -12,7 +12,7 @@ import process from "node:process";
 import { describe, it } from "node:test";
 import { WebSocketServer } from "ws";
 import { deferred, guarded, waitFor, withTimeout } from "../_util/async.ts";
-import { romWsCommand } from "../_util/cli.ts";
+import { DROP, message, NORMAL, OPEN, romWsCommand } from "../_util/cli.ts";
 import {
   assertCookedMode,
   screenLines,
@@ -23,13 +23,6 @@ import {
 
 const DEADLINE = 40_000;
 const OPTIONS = { timeout: 45_000 } as const;
-
-const OPEN = 'ROM-WebSocket {"Event": "Connection","State": "Open"} {"Connection": "Open"}';
-const NORMAL =
-  'ROM-WebSocket {"Event": "Connection","State": "Close","Reason": "Normal"} {"Connection": "Close"}';
-const DROP =
-  'ROM-WebSocket {"Event": "Connection","State": "Close","Reason": "Drop"} {"Connection": "Close"}';
-const message = (text: string) => `ROM-WebSocket {"Event": "Message"} ${text}`;
 
 /** A server the test drives: what it received, a way to push, and how the client closed. */
 interface DrivenServer {
