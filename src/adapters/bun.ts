@@ -129,8 +129,17 @@ const handler: BunSocketHandler = {
 /** Handshake results that arrived before the adapter was attached to its socket. */
 const earlyHandshakes = new WeakMap<BunSocket, { success: boolean; error?: Error }>();
 
-/** Frames below this size are batched per tick (see `BunAdapterSocket.write`). */
-const BATCH_LIMIT = 16 * 1024;
+/**
+ * Frames below this size are batched per task, and a batch leaves once it holds this many bytes
+ * or {@linkcode BATCH_FRAMES} frames (see `BATCH_FRAMES` in socket.ts for why). Bun's
+ * writes are cheap enough for smaller batches than Node's and Deno's. Bun 1.4, 100 in flight
+ * against `Bun.serve`, messages/s, batch at the end of the task only -> 16 frames or 16 KiB:
+ * 16 B binary 770k -> 1.7M, 1 KiB binary 372k -> 655k, 1 KiB JSON text 218k -> 275k, 1 KiB
+ * compressed text 34k -> 56k. 8 frames, and 32 or 64 frames, measured lower.
+ */
+const BATCH_BYTES = 16 * 1024;
+/** See {@linkcode BATCH_BYTES}. */
+const BATCH_FRAMES = 16;
 
 /** Opens a TCP or TLS connection with `Bun.connect`. */
 export const connectBun: Connector = async (options: ConnectOptions): Promise<Socket> => {
@@ -324,14 +333,18 @@ export class BunAdapterSocket implements Socket {
       );
     }
     if (data.length === 0) return RESOLVED;
-    if (data.length < BATCH_LIMIT && this.#queue.length === 0) {
-      // Small frames written in the same tick leave in one write (one system call): they wait
-      // in #batch until a microtask after this task's synchronous sends.
+    if (data.length < BATCH_BYTES && this.#queue.length === 0) {
+      // Small frames written in the same task leave in one write (one system call): they wait
+      // in #batch until a microtask after this task's synchronous sends, or until the batch is
+      // full (BATCH_FRAMES).
       this.#batch.push(data);
       this.#queued += data.length;
-      if (!this.#batchScheduled) {
+      this.#batchBytes += data.length;
+      if (this.#batch.length >= BATCH_FRAMES || this.#batchBytes >= BATCH_BYTES) {
+        this.#flushBatch();
+      } else if (!this.#batchScheduled) {
         this.#batchScheduled = true;
-        queueMicrotask(this.#flushBatch);
+        queueMicrotask(this.#endOfTask);
       }
       return this.#queued <= WRITE_HIGH_WATER_MARK ? RESOLVED : waitForDrain(this.#drainWaiters);
     }
@@ -341,20 +354,24 @@ export class BunAdapterSocket implements Socket {
 
   #batch: Uint8Array[] = [];
   #batchScheduled = false;
-  #flushBatch = (): void => {
+  #batchBytes = 0;
+  readonly #endOfTask = (): void => {
     this.#batchScheduled = false;
+    this.#flushBatch();
+  };
+  #flushBatch(): void {
     const batch = this.#batch;
     if (batch.length === 0) return;
     this.#batch = [];
-    let size = 0;
-    for (const chunk of batch) size += chunk.length;
+    const size = this.#batchBytes;
+    this.#batchBytes = 0;
     this.#queued -= size;
     if (this.#closed) return;
     // A failed write also closes the socket: it is reported there.
     this.#writeNow(concatBytes(batch, size)).catch(() => {});
     // Sends that waited on the batch.
     if (this.#queued <= WRITE_HIGH_WATER_MARK) settleDrain(this.#drainWaiters);
-  };
+  }
 
   /** Writes at once, or queues behind earlier unwritten bytes (for `drain`). */
   #writeNow(data: Uint8Array): Promise<void> {

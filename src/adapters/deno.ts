@@ -20,6 +20,8 @@ import {
   type Socket,
   type StartTlsOptions,
   type TlsOptions,
+  WRITE_BATCH_BYTES,
+  WRITE_BATCH_FRAMES,
   WRITE_HIGH_WATER_MARK,
 } from "./socket.ts";
 import { alpnProtocols, caList } from "./tls_options.ts";
@@ -196,6 +198,11 @@ export class DenoSocket implements Socket {
   #queue: Uint8Array[] = [];
   #queued = 0;
   #flushing = false;
+  #scheduled = false;
+  readonly #endOfTask = (): void => {
+    this.#scheduled = false;
+    if (!this.#flushing) this.#flush();
+  };
   readonly #drainWaiters: DrainWaiters = [];
   #writeEnded = false;
   readonly #secure: boolean;
@@ -290,9 +297,14 @@ export class DenoSocket implements Socket {
     this.#queue.push(data);
     this.#queued += data.length;
     if (!this.#flushing) {
-      // Start writing after this task's synchronous sends, so that they leave in one write.
-      this.#flushing = true;
-      queueMicrotask(() => this.#flush());
+      if (this.#queue.length >= WRITE_BATCH_FRAMES || this.#queued >= WRITE_BATCH_BYTES) {
+        // The batch is full: it leaves now, and later frames queue behind the write.
+        this.#flush();
+      } else if (!this.#scheduled) {
+        // Start writing after this task's synchronous sends, so that they leave in one write.
+        this.#scheduled = true;
+        queueMicrotask(this.#endOfTask);
+      }
     }
     if (this.#queued <= WRITE_HIGH_WATER_MARK) return RESOLVED;
     return waitForDrain(this.#drainWaiters);

@@ -19,6 +19,8 @@ import {
   type Socket,
   type StartTlsOptions,
   type TlsOptions,
+  WRITE_BATCH_BYTES,
+  WRITE_BATCH_FRAMES,
   WRITE_HIGH_WATER_MARK,
 } from "./socket.ts";
 import { alpnProtocols, sniName, tlsSettings } from "./tls_options.ts";
@@ -105,7 +107,8 @@ export class NodeSocket implements Socket {
   #closedPromise: Promise<void> | undefined;
   #resolveClosed: (() => void) | undefined;
   readonly #drainWaiters: DrainWaiters = [];
-  #corked = false;
+  /** Frames in the current corked batch; -1 while not corked. */
+  #batchFrames = -1;
 
   /** Wraps `socket`, connected (after `secureConnect` for TLS); from now on this owns it. */
   constructor(socket: net.Socket) {
@@ -143,7 +146,7 @@ export class NodeSocket implements Socket {
     self.#resolveClosed?.();
   }
   static #uncork(socket: NodeSocket): void {
-    socket.#corked = false;
+    socket.#batchFrames = -1;
     socket.#socket.uncork();
   }
 
@@ -186,20 +189,28 @@ export class NodeSocket implements Socket {
         this.#error ?? new NetworkError("CONNECTION_RESET", "socket is closed"),
       );
     }
-    // Frames written in the same tick leave in one writev: cork now, uncork after this task's
-    // synchronous sends (a microtask). Pipelined small messages then cost one system call per
-    // batch instead of one each.
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
+    // Frames written in the same task leave in one writev: cork now, uncork after this task's
+    // synchronous sends (a microtask), or once the batch is full (WRITE_BATCH_FRAMES). Pipelined
+    // small messages then cost one system call per batch instead of one each.
+    const socket = this.#socket;
+    if (this.#batchFrames < 0) {
+      this.#batchFrames = 0;
+      socket.cork();
       queueMicrotask(() => NodeSocket.#uncork(this));
     }
     // Node's own high-water mark (16 KiB) makes write() return false early; wait for 'drain'
     // only above ours, so pipelined small frames do not each cost a promise.
-    if (this.#socket.write(data) || this.#socket.writableLength <= WRITE_HIGH_WATER_MARK) {
-      return RESOLVED;
+    const writable = socket.write(data);
+    const length = socket.writableLength;
+    if (++this.#batchFrames >= WRITE_BATCH_FRAMES || length >= WRITE_BATCH_BYTES) {
+      // The batch leaves now; the socket stays corked for the rest of the task.
+      this.#batchFrames = 0;
+      socket.uncork();
+      socket.cork();
     }
-    return waitForDrain(this.#drainWaiters);
+    return writable || length <= WRITE_HIGH_WATER_MARK
+      ? RESOLVED
+      : waitForDrain(this.#drainWaiters);
   }
 
   closeWrite(): Promise<void> {

@@ -111,6 +111,26 @@ export type Connector = (options: ConnectOptions) => Promise<Socket>;
 /** Default high-water mark of adapters' write queues: above it `write` waits for a drain. */
 export const WRITE_HIGH_WATER_MARK: number = 64 * 1024;
 
+/**
+ * Frames written in one task are batched into one system call, but a batch leaves as soon as it
+ * holds this many frames (or {@linkcode WRITE_BATCH_BYTES}), not only at the end of the task. A
+ * burst (an application answering 100 echoes in one task) then reaches the peer in parts, and
+ * the peer works on the first part while this side frames the rest: the two ends overlap
+ * instead of taking turns. Each extra write costs a system call (and the peer an extra read), so
+ * the best size depends on the runtime; this is the Node.js and Deno one, Bun's adapter uses a
+ * smaller one. Measured against `Bun.serve` with 100 messages in flight, messages/s, batch at the
+ * end of the task only -> 32 frames or 64 KiB:
+ * - Node 20: 16 B binary 743k -> 1.47M, 1 KiB compressed text 31k -> 44k, 1 KiB JSON text
+ *   154k -> 147k (16 frames or 16 KiB: 130k);
+ * - Deno 2.9: 16 B binary 846k -> 1.17M, 1 KiB binary 600k -> 834k, 1 KiB JSON text 182k -> 174k.
+ *
+ * Where the application's own work per message is large (JSON), the peer has little to overlap
+ * and the extra writes cost a few per cent.
+ */
+export const WRITE_BATCH_FRAMES = 32;
+/** See {@linkcode WRITE_BATCH_FRAMES}. */
+export const WRITE_BATCH_BYTES: number = 64 * 1024;
+
 /** Default amount of unread data an adapter buffers before it stops reading from the network. */
 export const READ_HIGH_WATER_MARK: number = 1024 * 1024;
 
