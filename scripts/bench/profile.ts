@@ -4,7 +4,8 @@
  *
  * ```sh
  * node_modules/.bin/deno run -A scripts/bench/profile.ts [--runtime node22] [--impl rom]
- *   [--size 1024] [--text] [--compress] [--window 100] [--seconds 4] [--top 25] [--save DIR]
+ *   [--size 1024] [--text] [--shape json|repeat] [--compress] [--window 100] [--seconds 4]
+ *   [--top 25] [--save DIR]
  * ```
  *
  * Node.js and Bun write a `.cpuprofile` with `--cpu-prof`; Deno is profiled through its V8
@@ -189,6 +190,7 @@ async function main(): Promise<void> {
     "--warmup",
     String(warmup),
     ...(compress ? ["--compress"] : []),
+    ...(Deno.args.includes("--shape") ? ["--shape", option("--shape", "fixed")] : []),
   ];
   // Deno and Bun run the sources, so that profiles name real files and lines.
   let cmd = clientCommand(rt, rt.kind === "node" ? clientBundle : CLIENT_TS, false, args);
