@@ -204,7 +204,8 @@ export class BunAdapterSocket implements Socket {
   #closed = false;
   #error: NetworkError | undefined;
   // Bun's write() may accept only part of the data: the rest waits here for `drain`.
-  #queue: Uint8Array[] = [];
+  /** Unwritten bytes in order, and after a buffer that may be reused its `written` callback. */
+  #queue: Array<Uint8Array | (() => void)> = [];
   #queued = 0;
   readonly #drainWaiters: DrainWaiters = [];
   #endAfterFlush = false;
@@ -326,7 +327,7 @@ export class BunAdapterSocket implements Socket {
     return this.#queued;
   }
 
-  write(data: Uint8Array): Promise<void> {
+  write(data: Uint8Array, written?: (data: Uint8Array) => void): Promise<void> {
     if (this.#closed || this.#endAfterFlush) {
       return Promise.reject(
         this.#error ?? new NetworkError("CONNECTION_RESET", "socket is closed"),
@@ -349,7 +350,7 @@ export class BunAdapterSocket implements Socket {
       return this.#queued <= WRITE_HIGH_WATER_MARK ? RESOLVED : waitForDrain(this.#drainWaiters);
     }
     this.#flushBatch();
-    return this.#writeNow(data);
+    return this.#writeNow(data, written);
   }
 
   #batch: Uint8Array[] = [];
@@ -373,14 +374,22 @@ export class BunAdapterSocket implements Socket {
     if (this.#queued <= WRITE_HIGH_WATER_MARK) settleDrain(this.#drainWaiters);
   }
 
-  /** Writes at once, or queues behind earlier unwritten bytes (for `drain`). */
-  #writeNow(data: Uint8Array): Promise<void> {
+  /**
+   * Writes at once, or queues behind earlier unwritten bytes (for `drain`). `written` is called
+   * once Bun has taken all of `data` (its `write` copies what it accepts).
+   */
+  #writeNow(data: Uint8Array, written?: (data: Uint8Array) => void): Promise<void> {
+    const whole = data;
     if (this.#queue.length === 0) {
       const n = this.#socket.write(data);
-      if (n === data.length) return RESOLVED;
+      if (n === data.length) {
+        written?.(data);
+        return RESOLVED;
+      }
       data = data.subarray(Math.max(0, n));
     }
     this.#queue.push(data);
+    if (written) this.#queue.push(() => written(whole));
     this.#queued += data.length;
     if (this.#queued <= WRITE_HIGH_WATER_MARK) return RESOLVED;
     return waitForDrain(this.#drainWaiters);
@@ -389,6 +398,12 @@ export class BunAdapterSocket implements Socket {
   #flush(): void {
     while (this.#queue.length > 0 && !this.#closed) {
       const chunk = this.#queue[0];
+      if (typeof chunk === "function") {
+        // The bytes before it are all written: their buffer may be reused.
+        this.#queue.shift();
+        chunk();
+        continue;
+      }
       const n = this.#socket.write(chunk);
       if (n <= 0) break;
       this.#queued -= n;

@@ -195,7 +195,10 @@ export class DenoSocket implements Socket {
   #slabOffset = 0;
   #slabSize = SLAB_START;
   // Writes are queued and flushed by one loop, in order, coalescing small chunks.
-  #queue: Uint8Array[] = [];
+  /** Unwritten bytes in order, and after a buffer that may be reused its `written` callback. */
+  #queue: Array<Uint8Array | (() => void)> = [];
+  /** `written` callbacks in #queue (small frames are coalesced only while there are none). */
+  #callbacks = 0;
   #queued = 0;
   #flushing = false;
   #scheduled = false;
@@ -287,7 +290,7 @@ export class DenoSocket implements Socket {
     return new DenoSocket(conn, true);
   }
 
-  write(data: Uint8Array): Promise<void> {
+  write(data: Uint8Array, written?: (data: Uint8Array) => void): Promise<void> {
     if (this.#closed || this.#writeEnded) {
       return Promise.reject(
         this.#error ?? new NetworkError("CONNECTION_RESET", "socket is closed"),
@@ -296,6 +299,10 @@ export class DenoSocket implements Socket {
     if (data.length === 0) return RESOLVED;
     this.#queue.push(data);
     this.#queued += data.length;
+    if (written) {
+      this.#queue.push(() => written(data));
+      this.#callbacks++;
+    }
     if (!this.#flushing) {
       if (this.#queue.length >= WRITE_BATCH_FRAMES || this.#queued >= WRITE_BATCH_BYTES) {
         // The batch is full: it leaves now, and later frames queue behind the write.
@@ -314,13 +321,21 @@ export class DenoSocket implements Socket {
     this.#flushing = true;
     try {
       while (this.#queue.length > 0) {
+        const next = this.#queue[0];
+        if (typeof next === "function") {
+          // The bytes before it are all written: their buffer may be reused.
+          this.#queue.shift();
+          this.#callbacks--;
+          next();
+          continue;
+        }
         let chunk: Uint8Array;
-        if (this.#queue.length > 1 && this.#queued <= MAX_READ) {
+        if (this.#queue.length > 1 && this.#queued <= MAX_READ && this.#callbacks === 0) {
           // Coalesce small queued frames into one write (one syscall).
-          chunk = concatBytes(this.#queue, this.#queued);
+          chunk = concatBytes(this.#queue as Uint8Array[], this.#queued);
           this.#queue = [chunk];
         } else {
-          chunk = this.#queue[0];
+          chunk = next;
         }
         const n = await this.#conn.write(chunk);
         this.#queued -= n;
@@ -335,6 +350,7 @@ export class DenoSocket implements Socket {
       this.#error ??= toNetworkError(error, "socket error") as NetworkError;
       this.#queue = [];
       this.#queued = 0;
+      this.#callbacks = 0;
       settleDrain(this.#drainWaiters, this.#error);
       this.close();
     } finally {

@@ -183,7 +183,7 @@ export class NodeSocket implements Socket {
     return this.#socket.writableLength;
   }
 
-  write(data: Uint8Array): Promise<void> {
+  write(data: Uint8Array, written?: (data: Uint8Array) => void): Promise<void> {
     if (this.#closed || this.#socket.destroyed || this.#socket.writableEnded) {
       return Promise.reject(
         this.#error ?? new NetworkError("CONNECTION_RESET", "socket is closed"),
@@ -200,7 +200,8 @@ export class NodeSocket implements Socket {
     }
     // Node's own high-water mark (16 KiB) makes write() return false early; wait for 'drain'
     // only above ours, so pipelined small frames do not each cost a promise.
-    const writable = socket.write(data);
+    // Node calls a write's callback once libuv has handed the bytes to the kernel.
+    const writable = written ? socket.write(data, () => written(data)) : socket.write(data);
     const length = socket.writableLength;
     if (++this.#batchFrames >= WRITE_BATCH_FRAMES || length >= WRITE_BATCH_BYTES) {
       // The batch leaves now; the socket stays corked for the rest of the task.

@@ -55,8 +55,13 @@ export interface ConnectOptions {
 export interface Socket {
   /** The next chunk, or `null` at the end of the stream. Rejects with a `NetworkError`. */
   read(): Promise<Uint8Array | null>;
-  /** Queues bytes for writing. */
-  write(data: Uint8Array): Promise<void>;
+  /**
+   * Queues bytes for writing. `written`, when given, is called with `data` once the socket holds
+   * no reference to it any more (it was handed to the operating system): the caller may then
+   * reuse the buffer. A socket may never call it (then the buffer is simply not reused), and
+   * must not call it while it still needs the bytes.
+   */
+  write(data: Uint8Array, written?: (data: Uint8Array) => void): Promise<void>;
   /** Bytes queued by `write` and not yet handed to the operating system. */
   readonly bufferedAmount: number;
   /** Ends the writing side after queued bytes (TCP half-close). */

@@ -27,6 +27,7 @@ import {
   TimeoutError,
   WebSocketError,
 } from "../core/errors.ts";
+import { POOL_FRAME_MIN, releaseFrame } from "../core/frame.ts";
 import type { OutgoingCompression } from "../core/permessage_deflate.ts";
 import { ClientProtocol, type ProtocolEvent, ReadyState } from "../core/protocol.ts";
 import type { WebSocketUrl } from "../core/uri.ts";
@@ -434,8 +435,11 @@ export class Connection implements ReadSink {
     let last: Promise<void> = RESOLVED;
     const stats = this.#stats;
     for (let i = 0; i < writes.length; i++) {
-      stats.wireBytesOut += writes[i].length;
-      const p = socket.write(writes[i]);
+      const frame = writes[i];
+      stats.wireBytesOut += frame.length;
+      const p = frame.length >= POOL_FRAME_MIN
+        ? socket.write(frame, releaseFrame)
+        : socket.write(frame);
       if (p !== RESOLVED) {
         if (i < writes.length - 1) p.catch(() => {});
         last = p;

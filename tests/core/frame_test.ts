@@ -12,6 +12,8 @@ import {
   encodeFrame,
   encodeTextFrame,
   maskedHeaderSize,
+  POOL_FRAME_MIN,
+  releaseFrame,
 } from "../../src/core/frame.ts";
 import { MaskKeyPool } from "../../src/core/mask.ts";
 import {
@@ -254,5 +256,72 @@ describe("encodeFragments", () => {
       ),
     );
     assert.deepEqual(frames.map((f) => [f.opcode, f.fin]), [[Opcode.TEXT, false], [0, false]]);
+  });
+});
+
+describe("the pool of large frame buffers", () => {
+  const flags = { fin: true, rsv1: false };
+  const big = (seed: number) => patternBytes(POOL_FRAME_MIN + 1000, seed);
+
+  it("a released frame's buffer is reused by the next large frame, which is encoded afresh", () => {
+    const keys = rfcKeys();
+    const first = encodeFrame(Opcode.BINARY, big(1), flags, keys);
+    releaseFrame(first);
+    const payload = big(2);
+    const second = encodeFrame(Opcode.BINARY, payload, flags, keys);
+    assert.equal(second.buffer, first.buffer, "the buffer came back");
+    const [frame] = decodeClientFrames(second);
+    assertBytes(frame.payload, payload);
+  });
+
+  it("a frame not given back is never handed out again", () => {
+    const keys = rfcKeys();
+    const a = encodeFrame(Opcode.BINARY, big(3), flags, keys);
+    const b = encodeFrame(Opcode.BINARY, big(4), flags, keys);
+    assert.notEqual(a.buffer, b.buffer);
+  });
+
+  it("a frame given back twice is reused once: two later frames never share a buffer", () => {
+    const keys = rfcKeys();
+    const a = encodeFrame(Opcode.BINARY, big(5), flags, keys);
+    releaseFrame(a);
+    releaseFrame(a);
+    const b = encodeFrame(Opcode.BINARY, big(6), flags, keys);
+    const c = encodeFrame(Opcode.BINARY, big(7), flags, keys);
+    assert.notEqual(b.buffer, c.buffer);
+    assertBytes(decodeClientFrames(b)[0].payload, big(6));
+    assertBytes(decodeClientFrames(c)[0].payload, big(7));
+  });
+
+  it("ignores what it did not make: small frames, foreign buffers, views not at the start", () => {
+    const keys = rfcKeys();
+    const small = encodeFrame(Opcode.BINARY, patternBytes(100, 1), flags, keys);
+    releaseFrame(small);
+    const foreign = new Uint8Array(POOL_FRAME_MIN * 2);
+    releaseFrame(foreign);
+    const a = encodeFrame(Opcode.BINARY, big(8), flags, keys);
+    releaseFrame(a.subarray(1));
+    for (const seed of [9, 10]) {
+      const frame = encodeFrame(Opcode.BINARY, big(seed), flags, keys);
+      assert.notEqual(frame.buffer, small.buffer);
+      assert.notEqual(frame.buffer, foreign.buffer);
+      assert.notEqual(frame.buffer, a.buffer);
+    }
+  });
+
+  it("does not hand out a buffer too large for the frame (over a quarter unused)", () => {
+    const keys = rfcKeys();
+    const large = encodeFrame(Opcode.BINARY, patternBytes(POOL_FRAME_MIN * 4, 11), flags, keys);
+    releaseFrame(large);
+    const smaller = encodeFrame(Opcode.BINARY, big(12), flags, keys);
+    assert.notEqual(smaller.buffer, large.buffer);
+    const near = encodeFrame(
+      Opcode.BINARY,
+      patternBytes(POOL_FRAME_MIN * 4 - 100, 13),
+      flags,
+      keys,
+    );
+    assert.equal(near.buffer, large.buffer);
+    assertBytes(decodeClientFrames(near)[0].payload, patternBytes(POOL_FRAME_MIN * 4 - 100, 13));
   });
 });
