@@ -105,8 +105,8 @@ class PullSocket implements ListeningSocket {
     return this.socket.read();
   }
 
-  write(data: Uint8Array): Promise<void> {
-    return this.socket.write(data);
+  write(data: Uint8Array, written?: (data: Uint8Array) => void): Promise<void> {
+    return this.socket.write(data, written);
   }
 
   get bufferedAmount(): number {

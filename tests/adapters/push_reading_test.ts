@@ -31,8 +31,9 @@ function pullSocket(extra: Partial<Socket> = {}) {
       if (next) return answer(next);
       return new Promise<Result>((resolve) => (waiter = resolve)).then(answer);
     },
-    write(data) {
+    write(data, written) {
       state.writes.push(data);
+      written?.(data);
       return Promise.resolve();
     },
     get bufferedAmount() {
@@ -202,6 +203,9 @@ describe("withPushReading", () => {
     const bytes = new Uint8Array([1, 2]);
     await push.write(bytes);
     assert.equal(state.writes[0], bytes);
+    const given: Uint8Array[] = [];
+    await push.write(bytes, (d) => given.push(d));
+    assert.deepEqual(given, [bytes], "write's written callback reaches the socket");
     assert.equal(push.bufferedAmount, 42);
     assert.equal(push.closed, socket.closed);
     push.close();
