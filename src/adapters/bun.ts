@@ -197,7 +197,8 @@ export class BunAdapterSocket implements Socket {
   // Bun's write() may accept only part of the data: the rest waits here for `drain`.
   #queue: Uint8Array[] = [];
   #queued = 0;
-  readonly #drainWaiters: DrainWaiters = [];
+  /** Made by the first write that waits for a drain. */
+  #drainWaiters: DrainWaiters | undefined;
   #endAfterFlush = false;
   #settleHandshake!: (error?: Error) => void;
   /** Settles when the TLS handshake is done: rejects if the certificate was refused. */
@@ -333,7 +334,9 @@ export class BunAdapterSocket implements Socket {
         this.#batchScheduled = true;
         queueMicrotask(this.#flushBatch);
       }
-      return this.#queued <= WRITE_HIGH_WATER_MARK ? RESOLVED : waitForDrain(this.#drainWaiters);
+      return this.#queued <= WRITE_HIGH_WATER_MARK
+        ? RESOLVED
+        : waitForDrain(this.#drainWaiters ??= []);
     }
     this.#flushBatch();
     return this.#writeNow(data);
@@ -366,7 +369,7 @@ export class BunAdapterSocket implements Socket {
     this.#queue.push(data);
     this.#queued += data.length;
     if (this.#queued <= WRITE_HIGH_WATER_MARK) return RESOLVED;
-    return waitForDrain(this.#drainWaiters);
+    return waitForDrain(this.#drainWaiters ??= []);
   }
 
   #flush(): void {

@@ -196,7 +196,8 @@ export class DenoSocket implements Socket {
   #queue: Uint8Array[] = [];
   #queued = 0;
   #flushing = false;
-  readonly #drainWaiters: DrainWaiters = [];
+  /** Made by the first write that waits for a drain. */
+  #drainWaiters: DrainWaiters | undefined;
   #writeEnded = false;
   readonly #secure: boolean;
 
@@ -295,7 +296,7 @@ export class DenoSocket implements Socket {
       queueMicrotask(() => this.#flush());
     }
     if (this.#queued <= WRITE_HIGH_WATER_MARK) return RESOLVED;
-    return waitForDrain(this.#drainWaiters);
+    return waitForDrain(this.#drainWaiters ??= []);
   }
 
   async #flush(): Promise<void> {
@@ -333,7 +334,7 @@ export class DenoSocket implements Socket {
   async closeWrite(): Promise<void> {
     if (this.#closed || this.#writeEnded) return;
     while (this.#queue.length > 0 && !this.#closed) {
-      await waitForDrain(this.#drainWaiters).catch(() => {});
+      await waitForDrain(this.#drainWaiters ??= []).catch(() => {});
       if (this.#queued > 0) await new Promise((r) => setTimeout(r, 0));
     }
     this.#writeEnded = true;
