@@ -18,6 +18,12 @@ import { nonNegative, outboxLimits } from "./checks.ts";
 import { type ProxyOption, type ProxyPolicy, proxyPolicy } from "./proxy_option.ts";
 import { type ReconnectOptions, type ReconnectPolicy, reconnectPolicy } from "./reconnect.ts";
 
+/**
+ * The empty list every client without subprotocols, extensions or static headers shares, frozen
+ * (~100 B less per idle connection than an empty array of its own for each).
+ */
+const NONE: readonly never[] = Object.freeze([]);
+
 export { toBytes } from "./checks.ts";
 
 /** Options of {@linkcode connect}. Every default is listed in the README. */
@@ -230,7 +236,7 @@ export function resolveSettings(url: string | URL | UrlSource, options: ClientOp
   }
   const base: Settings["base"] = {
     protocols: options.protocols === undefined
-      ? []
+      ? NONE
       : typeof options.protocols === "string"
       ? [options.protocols]
       : [...options.protocols],
@@ -272,9 +278,9 @@ export function resolveSettings(url: string | URL | UrlSource, options: ClientOp
  * The extensions to offer, in an array of exactly their number (a spread reserves 17 slots, kept
  * for the client's life: 120 B per idle connection).
  */
-function extensionsOf(options: ClientOptions): ClientExtensionFactory[] {
+function extensionsOf(options: ClientOptions): readonly ClientExtensionFactory[] {
   const own = options.extensions ?? [];
-  if (options.compression === false) return own.length === 0 ? [] : own.slice();
+  if (options.compression === false) return own.length === 0 ? NONE : own.slice();
   const deflate = new PerMessageDeflateFactory(
     options.compression === true ? {} : options.compression,
   );
@@ -294,7 +300,7 @@ function makePlan(
   const protocol: ClientProtocolOptions = {
     host: target.host,
     path: target.path,
-    headers,
+    headers: headers.length === 0 ? NONE : headers,
     protocols: base.protocols,
     extensions: base.extensions,
     maxMessageSize: base.maxMessageSize,

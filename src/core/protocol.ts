@@ -120,6 +120,15 @@ export interface SendOptions {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Shared empty lists, never written: what a protocol holds when it has no request headers, no
+ * offers (both dropped once the request is built) or no extensions in effect (~100 B less per
+ * idle connection than an empty array each).
+ */
+const NO_HEADERS: Array<readonly [string, string]> = [];
+const NO_OFFERS: string[] = [];
+const NO_EXTENSIONS: Extension[] = [];
+
 /** Most pongs queued in one batch of writes before only the latest ping is answered. */
 const MAX_QUEUED_PONGS = 16;
 
@@ -145,7 +154,7 @@ export class ClientProtocol {
   /** The subprotocol chosen by the server ("" for none). */
   protocol = "";
   /** Extensions in effect. */
-  extensions: Extension[] = [];
+  extensions: Extension[] = NO_EXTENSIONS;
   /** The close frame sent, if any. */
   closeSent: CloseFrame | undefined;
   /** The close frame received, if any. */
@@ -162,7 +171,7 @@ export class ClientProtocol {
   readonly #maxMessageSize: number;
   readonly #maxFragments: number;
   /** Validated request headers, until the request is built. */
-  #headers: Array<readonly [string, string]> = [];
+  #headers: Array<readonly [string, string]> = NO_HEADERS;
   /** The extension offers, checked, until the request is built. */
   #offers: string[];
 
@@ -247,6 +256,7 @@ export class ClientProtocol {
     );
     for (const [name, value] of options.headers ?? []) {
       validateHeader(name, value);
+      if (this.#headers === NO_HEADERS) this.#headers = [];
       this.#headers.push([name, value]);
     }
     validateProtocols(options.protocols ?? []);
@@ -377,8 +387,8 @@ export class ClientProtocol {
       protocols: options.protocols,
       extensions: this.#offers,
     }));
-    this.#headers = [];
-    this.#offers = [];
+    this.#headers = NO_HEADERS;
+    this.#offers = NO_OFFERS;
     this.#http = new HttpResponseParser(options);
   }
 
@@ -408,7 +418,7 @@ export class ClientProtocol {
       });
       this.#options = undefined;
       this.protocol = result.protocol;
-      this.extensions = result.extensions;
+      if (result.extensions.length > 0) this.extensions = result.extensions;
       const extension = result.extensions.find((e) => e.rsvBits !== 0);
       const handlers = new ClientProtocol.#Handlers(this);
       this.#messages = new MessageAssembler(handlers, {
