@@ -128,6 +128,9 @@ const EMPTY = new Uint8Array(0);
 const NO_HEADERS: Array<readonly [string, string]> = [];
 const NO_OFFERS: string[] = [];
 const NO_EXTENSIONS: Extension[] = [];
+/** The event and write queues between batches (never written; the next push makes a list). */
+const NO_EVENTS: ProtocolEvent[] = [];
+const NO_WRITES: Uint8Array[] = [];
 
 /** Most pongs queued in one batch of writes before only the latest ping is answered. */
 const MAX_QUEUED_PONGS = 16;
@@ -175,8 +178,10 @@ export class ClientProtocol {
   /** The extension offers, checked, until the request is built. */
   #offers: string[];
 
-  #events: ProtocolEvent[] = [];
-  #writes: Uint8Array[] = [];
+  /** {@linkcode NO_EVENTS} when empty: push with `#event`. */
+  #events: ProtocolEvent[] = NO_EVENTS;
+  /** {@linkcode NO_WRITES} when empty: push with `#write`. */
+  #writes: Uint8Array[] = NO_WRITES;
   /** Pongs in `#writes` (not yet taken), and the index of the last one. */
   #pongsQueued = 0;
   #lastPong = -1;
@@ -206,7 +211,7 @@ export class ClientProtocol {
     }
     message(data: string | Uint8Array, size: number): void {
       const protocol = this.#protocol;
-      protocol.#events.push({ type: "message", data, size });
+      protocol.#event({ type: "message", data, size });
       protocol.#messagesPending = true;
     }
     error(error: ProtocolError): void {
@@ -308,7 +313,7 @@ export class ClientProtocol {
     const events = this.#events;
     this.#messagesPending = false;
     if (events.length === 0) return events;
-    this.#events = [];
+    this.#events = NO_EVENTS;
     return events;
   }
 
@@ -350,10 +355,20 @@ export class ClientProtocol {
   takeWrites(): Uint8Array[] {
     const writes = this.#writes;
     if (writes.length === 0) return writes;
-    this.#writes = [];
+    this.#writes = NO_WRITES;
     this.#pongsQueued = 0;
     this.#lastPong = -1;
     return writes;
+  }
+
+  #event(event: ProtocolEvent): void {
+    if (this.#events === NO_EVENTS) this.#events = [event];
+    else this.#events.push(event);
+  }
+
+  #write(bytes: Uint8Array): void {
+    if (this.#writes === NO_WRITES) this.#writes = [bytes];
+    else this.#writes.push(bytes);
   }
 
   /** Whether the bytes queued by `takeWrites` are not yet taken. */
@@ -379,7 +394,7 @@ export class ClientProtocol {
     if (this.#requestSent) throw new InvalidStateError("NOT_CONNECTING", "request already sent");
     this.#requestSent = true;
     const options = this.#options!;
-    this.#writes.push(buildRequest({
+    this.#write(buildRequest({
       host: options.host,
       path: options.path,
       key: this.#key,
@@ -437,7 +452,7 @@ export class ClientProtocol {
     }
     this.state = ReadyState.OPEN;
     this.#phase = Phase.FRAMES;
-    this.#events.push({
+    this.#event({
       type: "open",
       response,
       protocol: this.protocol,
@@ -463,7 +478,7 @@ export class ClientProtocol {
     this.state = ReadyState.CLOSED;
     this.#phase = Phase.DISCARD;
     this.#http = undefined;
-    this.#events.push({ type: "error", error });
+    this.#event({ type: "error", error });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -522,15 +537,16 @@ export class ClientProtocol {
         if (this.#pongsQueued >= MAX_QUEUED_PONGS) {
           this.#writes[this.#lastPong] = pong;
         } else {
-          this.#lastPong = this.#writes.push(pong) - 1;
+          this.#write(pong);
+          this.#lastPong = this.#writes.length - 1;
           this.#pongsQueued++;
         }
       }
-      this.#events.push({ type: "ping", data: payload });
+      this.#event({ type: "ping", data: payload });
       return true;
     }
     if (opcode === Opcode.PONG) {
-      this.#events.push({ type: "pong", data: payload });
+      this.#event({ type: "pong", data: payload });
       return true;
     }
     // Close frame.
@@ -545,7 +561,7 @@ export class ClientProtocol {
     this.#phase = Phase.DISCARD;
     this.#afterMessages(() => {
       this.closeReceived = frame;
-      this.#events.push({ type: "close", code: frame.code, reason: frame.reason });
+      this.#event({ type: "close", code: frame.code, reason: frame.reason });
       if (this.closeSent === undefined) {
         // RFC 6455 §5.5.1: reply with a close frame, echoing the status code ("an endpoint MAY
         // delay sending a Close frame until its current message is sent").
@@ -569,7 +585,7 @@ export class ClientProtocol {
    */
   #fail(error: ProtocolError | WebSocketError, closeCode?: number, reason?: string): void {
     this.failure ??= error;
-    this.#events.push({ type: "error", error });
+    this.#event({ type: "error", error });
     if (this.state === ReadyState.CONNECTING) {
       this.state = ReadyState.CLOSED;
     } else if (this.state !== ReadyState.CLOSED) {
@@ -617,7 +633,7 @@ export class ClientProtocol {
       throw new InvalidStateError("NOT_OPEN", "no fragmented message to continue");
     }
     const fin = options?.fin ?? true;
-    this.#writes.push(encodeFrame(Opcode.CONTINUATION, data, { fin, rsv1: false }, this.#keys));
+    this.#write(encodeFrame(Opcode.CONTINUATION, data, { fin, rsv1: false }, this.#keys));
     if (fin) this.#sendingOpcode = 0;
   }
 
@@ -632,7 +648,7 @@ export class ClientProtocol {
     if (typeof data === "string") {
       if (fragmentSize <= 0 || data.length * 3 <= fragmentSize) {
         const frame = encodeTextFrame(data, { fin, rsv1 }, this.#keys);
-        this.#writes.push(frame);
+        this.#write(frame);
         if (!fin) this.#sendingOpcode = opcode;
         // The UTF-8 length, read back from the header (RFC 6455 §5.2: 7-bit, 16-bit or 64-bit).
         const length7 = frame[1] & 0x7f;
@@ -641,9 +657,11 @@ export class ClientProtocol {
       data = new TextEncoder().encode(data);
     }
     if (fragmentSize > 0 && data.length > fragmentSize) {
-      this.#writes.push(...encodeFragments(opcode, data, { fin, rsv1, fragmentSize }, this.#keys));
+      for (const frame of encodeFragments(opcode, data, { fin, rsv1, fragmentSize }, this.#keys)) {
+        this.#write(frame);
+      }
     } else {
-      this.#writes.push(encodeFrame(opcode, data, { fin, rsv1 }, this.#keys));
+      this.#write(encodeFrame(opcode, data, { fin, rsv1 }, this.#keys));
     }
     if (!fin) this.#sendingOpcode = opcode;
     return data.length;
@@ -677,7 +695,7 @@ export class ClientProtocol {
       );
     }
     this.#checkOpen();
-    this.#writes.push(encodeFrame(opcode, data, { fin: true, rsv1: false }, this.#keys));
+    this.#write(encodeFrame(opcode, data, { fin: true, rsv1: false }, this.#keys));
   }
 
   /**
@@ -706,7 +724,7 @@ export class ClientProtocol {
 
   #queueClose(code: number, reason: string): void {
     this.closeSent = { code, reason };
-    this.#writes.push(
+    this.#write(
       encodeFrame(
         Opcode.CLOSE,
         encodeClosePayload(code, reason),
