@@ -33,7 +33,7 @@ import type { WebSocketUrl } from "../core/uri.ts";
 import type { WebSocketClient } from "./client.ts";
 import type { Listeners } from "./events.ts";
 import type { Inbox } from "./inbox.ts";
-import { planAttempt, type Settings } from "./options.ts";
+import { planAttempt, protocolOptions, type Settings } from "./options.ts";
 import { Keepalive } from "./keepalive.ts";
 import { PendingPings } from "./pings.ts";
 import { SendQueue } from "./send_queue.ts";
@@ -131,7 +131,9 @@ export class Connection implements ReadSink {
     this.attempt = attempt;
     const { plan, base } = owner.settings;
     this.target = plan?.target;
-    this.protocol = new ClientProtocol(plan?.protocol ?? { ...base, host: "localhost", path: "/" });
+    this.protocol = new ClientProtocol(
+      plan ? protocolOptions(plan, base) : { ...base, host: "localhost", path: "/" },
+    );
   }
 
   /** Whether the socket holds its deliveries (the application lags, or `onOpen` runs). */
@@ -163,7 +165,7 @@ export class Connection implements ReadSink {
         const plan = await planAttempt(this.#owner.settings, this.attempt);
         if (this.ended) return; // timed out or aborted meanwhile
         this.target = plan.target;
-        this.protocol = new ClientProtocol(plan.protocol);
+        this.protocol = new ClientProtocol(protocolOptions(plan, this.#owner.settings.base));
       }
       socket = await openTransport(
         this.#owner.settings,

