@@ -207,7 +207,8 @@ export class BunAdapterSocket implements Socket {
   /** Unwritten bytes in order, and after a buffer that may be reused its `written` callback. */
   #queue: Array<Uint8Array | (() => void)> = [];
   #queued = 0;
-  readonly #drainWaiters: DrainWaiters = [];
+  /** Made by the first write that waits for a drain. */
+  #drainWaiters: DrainWaiters | undefined;
   #endAfterFlush = false;
   #settleHandshake!: (error?: Error) => void;
   /** Settles when the TLS handshake is done: rejects if the certificate was refused. */
@@ -347,7 +348,9 @@ export class BunAdapterSocket implements Socket {
         this.#batchScheduled = true;
         queueMicrotask(this.#endOfTask);
       }
-      return this.#queued <= WRITE_HIGH_WATER_MARK ? RESOLVED : waitForDrain(this.#drainWaiters);
+      return this.#queued <= WRITE_HIGH_WATER_MARK
+        ? RESOLVED
+        : waitForDrain(this.#drainWaiters ??= []);
     }
     this.#flushBatch();
     return this.#writeNow(data, written);
@@ -392,7 +395,7 @@ export class BunAdapterSocket implements Socket {
     if (written) this.#queue.push(() => written(whole));
     this.#queued += data.length;
     if (this.#queued <= WRITE_HIGH_WATER_MARK) return RESOLVED;
-    return waitForDrain(this.#drainWaiters);
+    return waitForDrain(this.#drainWaiters ??= []);
   }
 
   #flush(): void {

@@ -3,13 +3,13 @@
  * its high-water mark, resolved when the queue drops back under it, rejected when the socket
  * closes first.
  *
- * Plain functions over an array the adapter owns (not a class around it): the array is the only
- * thing an idle connection pays for, as before this helper existed.
+ * Plain functions over an array the adapter owns (not a class around it), made on the first write
+ * that has to wait: an idle connection pays for no array.
  *
  * @module
  */
 
-/** Writes waiting for the write queue to drain; start with an empty array, one per socket. */
+/** Writes waiting for the write queue to drain; one array per socket, made when first needed. */
 export type DrainWaiters = Array<{ resolve: () => void; reject: (error: Error) => void }>;
 
 /** A promise settled by the next {@linkcode settleDrain} of `waiters`. */
@@ -24,7 +24,8 @@ export function waitForDrain(waiters: DrainWaiters): Promise<void> {
  * code synchronously, so nothing can join `waiters` during the loop and emptying it afterwards
  * is safe (V8 drops the array's backing store when its length becomes 0).
  */
-export function settleDrain(waiters: DrainWaiters, error?: Error): void {
+export function settleDrain(waiters: DrainWaiters | undefined, error?: Error): void {
+  if (waiters === undefined) return;
   const n = waiters.length;
   if (n === 0) return;
   for (let i = 0; i < n; i++) error ? waiters[i].reject(error) : waiters[i].resolve();

@@ -79,7 +79,7 @@ class PullSocket implements ListeningSocket {
     for (;;) {
       let chunk: Uint8Array | null;
       try {
-        chunk = await socket.read();
+        chunk = await socket.read(sink.readTarget?.());
       } catch (error) {
         this.#state = DONE;
         this.#sink = undefined;
@@ -101,8 +101,8 @@ class PullSocket implements ListeningSocket {
     }
   }
 
-  read(): Promise<Uint8Array | null> {
-    return this.socket.read();
+  read(into?: Uint8Array): Promise<Uint8Array | null> {
+    return this.socket.read(into);
   }
 
   write(data: Uint8Array, written?: (data: Uint8Array) => void): Promise<void> {

@@ -17,13 +17,20 @@ export interface PausableSource {
 }
 
 /**
+ * The empty queue of every `ReadQueue`, never written: a queue gets an array of its own when a
+ * chunk has to wait (32 B per idle connection otherwise).
+ */
+const NO_CHUNKS: Uint8Array[] = [];
+
+/**
  * Bridges a push-style socket (events or callbacks) to the `Socket` reading contract: chunks wait
  * in a queue until `read()` takes them, or go straight to a {@linkcode ReadSink} once one listens.
  * The adapter is told to pause the source above `READ_HIGH_WATER_MARK` queued bytes and to resume
  * it once the queue is drained.
  */
 export class ReadQueue {
-  #chunks: Uint8Array[] = [];
+  /** {@linkcode NO_CHUNKS} while nothing is queued (the usual case with a listening sink). */
+  #chunks: Uint8Array[] = NO_CHUNKS;
   #head = 0;
   #bytes = 0;
   #ended = false;
@@ -73,6 +80,7 @@ export class ReadQueue {
         return;
       }
     }
+    if (this.#chunks === NO_CHUNKS) this.#chunks = [];
     this.#chunks.push(chunk);
     this.#bytes += chunk.length;
     if (!this.#paused && this.#bytes > READ_HIGH_WATER_MARK) {
@@ -134,7 +142,7 @@ export class ReadQueue {
     const chunk = this.#chunks[this.#head++];
     this.#bytes -= chunk.length;
     if (this.#head === this.#chunks.length) {
-      this.#chunks = [];
+      this.#chunks = NO_CHUNKS;
       this.#head = 0;
       if (this.#paused) {
         this.#paused = false;

@@ -53,8 +53,12 @@ export interface ConnectOptions {
  * closed. `closed` never rejects.
  */
 export interface Socket {
-  /** The next chunk, or `null` at the end of the stream. Rejects with a `NetworkError`. */
-  read(): Promise<Uint8Array | null>;
+  /**
+   * The next chunk, or `null` at the end of the stream. Rejects with a `NetworkError`. With
+   * `into`, a socket that can may read into it and return a view of its start; one that cannot
+   * ignores it and returns a chunk of its own, as without.
+   */
+  read(into?: Uint8Array): Promise<Uint8Array | null>;
   /**
    * Queues bytes for writing. `written`, when given, is called with `data` once the socket holds
    * no reference to it any more (it was handed to the operating system): the caller may then
@@ -94,6 +98,12 @@ export interface ReadSink {
    * deliveries (chunks, end, error) until `Socket.resumeReading()`.
    */
   data(chunk: Uint8Array): boolean;
+  /**
+   * Where the sink wants the next bytes, for sockets that read into a given buffer (pull
+   * sockets, through `withPushReading`): `read(into)` with it, then `data` with the view
+   * returned. `undefined`: read as usual.
+   */
+  readTarget?(): Uint8Array | undefined;
   /** The stream ended (EOF), after the last chunk. */
   end(): void;
   /** The stream failed (a `NetworkError`), after the chunks read before the failure. */

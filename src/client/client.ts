@@ -89,8 +89,6 @@ export class WebSocketClient {
 
   /** Resolves when the connection is first open; rejects if it cannot be opened. */
   readonly opened: Promise<void>;
-  /** Resolves with how the connection ended, once it has for good. Never rejects. */
-  readonly closed: Promise<CloseInfo>;
 
   readonly #settings: Settings;
   readonly #signal: AbortSignal | undefined;
@@ -145,7 +143,9 @@ export class WebSocketClient {
   // Dropped once `opened` settles (a few hundred bytes per idle connection).
   #resolveOpened: (() => void) | undefined;
   #rejectOpened: ((error: Error) => void) | undefined;
-  #resolveClosed!: (info: CloseInfo) => void;
+  /** `closed`, made when first read (a promise and its resolver: ~160 B per idle connection). */
+  #closed: Promise<CloseInfo> | undefined;
+  #resolveClosed: ((info: CloseInfo) => void) | undefined;
   #onUserAbort: (() => void) | undefined;
   /** close()/terminate() was called: no reconnection. */
   #closing: { code: number; reason: string } | undefined;
@@ -175,7 +175,6 @@ export class WebSocketClient {
       this.#rejectOpened = reject;
     });
     this.opened.catch(() => {}); // observed through connect() or the close event
-    this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     const signal = this.#signal = options.signal;
     if (signal) {
       this.#onUserAbort = () => this.#abortByUser(signal.reason);
@@ -187,6 +186,15 @@ export class WebSocketClient {
 
   // ---------------------------------------------------------------------------------------------
   // Public state.
+
+  /** Resolves with how the connection ended, once it has for good. Never rejects. */
+  get closed(): Promise<CloseInfo> {
+    if (this.#closed) return this.#closed;
+    const info = this.#closeInfo;
+    return this.#closed = info
+      ? Promise.resolve(info)
+      : new Promise((resolve) => (this.#resolveClosed = resolve));
+  }
 
   /**
    * The URL of the current (or last) attempt, without user and password; "" while a `url`
@@ -523,7 +531,8 @@ export class WebSocketClient {
         cause: new ConnectionClosedError(info),
       }),
     );
-    this.#resolveClosed(info);
+    this.#resolveClosed?.(info);
+    this.#resolveClosed = undefined;
     // A connection that never opened is reported by the rejection of `opened` / connect().
     if (wasOpen || this.#everOpen) {
       this.#listeners.emit("close", { type: "close", ...info, target: this });

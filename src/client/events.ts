@@ -123,9 +123,26 @@ export interface ListenerOptions {
 /** A listener of {@linkcode WebSocketClient} events. */
 export type Listener<E> = (event: E) => void;
 
-interface ListenerEntry {
-  fn: Listener<never>;
-  once: boolean;
+/** A listener added with `once`: the only kind that needs a record of its own. */
+interface OnceEntry {
+  readonly once: Listener<never>;
+}
+
+/** A listener as stored: the function itself, or its `once` record. */
+type Entry = Listener<never> | OnceEntry;
+
+/**
+ * The listeners of one type: a lone entry as it is (the common case: no array, no record), or
+ * several in the order they were added. Never an empty or one-entry array.
+ */
+type Slot = Entry | Entry[];
+
+function fnOf(entry: Entry): Listener<never> {
+  return typeof entry === "function" ? entry : entry.once;
+}
+
+function slotOf(list: Entry[]): Slot | undefined {
+  return list.length > 1 ? list : list[0];
 }
 
 /** Sees every event a {@linkcode Listeners} emits, before its listeners. */
@@ -136,7 +153,7 @@ export type EventObserver = (type: EventType, event: unknown) => void;
  * nor the connection (see {@linkcode reportListenerError}).
  */
 export class Listeners<T = WebSocketClient> {
-  readonly #lists: { [K in EventType]?: ListenerEntry[] } = {};
+  readonly #lists: { [K in EventType]?: Slot } = {};
   readonly #observer: EventObserver | undefined;
 
   /**
@@ -155,27 +172,33 @@ export class Listeners<T = WebSocketClient> {
   ): boolean {
     if (typeof listener !== "function") return false;
     if (options?.signal?.aborted) return false;
-    const list = this.#lists[type];
-    if (list?.some((e) => e.fn === (listener as unknown))) return false;
+    const slot = this.#lists[type];
+    const list = slot === undefined ? undefined : Array.isArray(slot) ? slot : [slot];
+    if (list?.some((e) => fnOf(e) === (listener as unknown))) return false;
+    const fn = listener as Listener<never>;
+    const entry: Entry = options?.once ? { once: fn } : fn;
     // Copy on write (a dispatch in progress keeps its list); a literal holds exactly its entries,
     // where push() would reserve room for 17.
-    const entry: ListenerEntry = { fn: listener as Listener<never>, once: options?.once ?? false };
-    this.#lists[type] = list ? [...list, entry] : [entry];
+    this.#lists[type] = list ? [...list, entry] : entry;
     options?.signal?.addEventListener("abort", () => this.remove(type, listener), { once: true });
     return true;
   }
 
   /** Removes `listener`. */
   remove<K extends EventType>(type: K, listener: Listener<WebSocketClientEventMap<T>[K]>): void {
-    const list = this.#lists[type];
-    if (!list) return;
-    const index = list.findIndex((e) => e.fn === (listener as unknown));
-    if (index >= 0) this.#lists[type] = list.filter((_, i) => i !== index);
+    const slot = this.#lists[type];
+    if (slot === undefined) return;
+    if (!Array.isArray(slot)) {
+      if (fnOf(slot) === (listener as unknown)) this.#lists[type] = undefined;
+      return;
+    }
+    const index = slot.findIndex((e) => fnOf(e) === (listener as unknown));
+    if (index >= 0) this.#lists[type] = slotOf(slot.filter((_, i) => i !== index));
   }
 
   /** Whether any listener of `type` is registered. */
   has(type: EventType): boolean {
-    return (this.#lists[type]?.length ?? 0) > 0;
+    return this.#lists[type] !== undefined;
   }
 
   /**
@@ -184,17 +207,22 @@ export class Listeners<T = WebSocketClient> {
    */
   emit<K extends EventType>(type: K, event: WebSocketClientEventMap<T>[K]): void {
     this.#observer?.(type, event);
-    const list = this.#lists[type];
-    if (!list || list.length === 0) return;
-    if (list.length === 1) {
-      const entry = list[0];
-      if (entry.once) this.#lists[type] = [];
-      callListener(entry.fn as Listener<WebSocketClientEventMap<T>[K]>, event);
+    const slot = this.#lists[type];
+    if (slot === undefined) return;
+    if (typeof slot === "function") {
+      callListener(slot as Listener<WebSocketClientEventMap<T>[K]>, event);
       return;
     }
-    if (list.some((e) => e.once)) this.#lists[type] = list.filter((e) => !e.once);
-    for (const entry of list) {
-      callListener(entry.fn as Listener<WebSocketClientEventMap<T>[K]>, event);
+    if (!Array.isArray(slot)) {
+      this.#lists[type] = undefined; // a lone `once` listener
+      callListener(slot.once as Listener<WebSocketClientEventMap<T>[K]>, event);
+      return;
+    }
+    if (slot.some((e) => typeof e !== "function")) {
+      this.#lists[type] = slotOf(slot.filter((e) => typeof e === "function"));
+    }
+    for (const entry of slot) {
+      callListener(fnOf(entry) as Listener<WebSocketClientEventMap<T>[K]>, event);
     }
   }
 }

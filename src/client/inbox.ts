@@ -17,6 +17,13 @@ interface Taker {
 }
 
 /**
+ * The empty queues every inbox starts with, never written (the first message or taker that has to
+ * wait gets an array of its own): 64 B less per idle connection.
+ */
+const NOTHING_QUEUED: Message[] = [];
+const NO_TAKERS: Taker[] = [];
+
+/**
  * Messages wait here for an iterator or a first listener: until a `message` listener is added or
  * an iteration starts, none is lost. Once `maxQueue` are waiting, `paused` turns true and the
  * connection stops reading from the network; it resumes when the queue is down to a quarter.
@@ -25,12 +32,14 @@ export class Inbox<T = WebSocketClient> {
   readonly #listeners: Listeners<T>;
   readonly #target: T;
   readonly #maxQueue: number;
-  #queue: Message[] = [];
+  /** {@linkcode NOTHING_QUEUED} until a message has to wait (an idle connection's case). */
+  #queue: Message[] = NOTHING_QUEUED;
   #head = 0;
   /** Bytes (UTF-16 units for text) of the messages in the queue. */
   #bytes = 0;
   #iterators = 0;
-  #takers: Taker[] = [];
+  /** Pending `next()` calls of iterators; {@linkcode NO_TAKERS} while there are none. */
+  #takers: Taker[] = NO_TAKERS;
   #paused: { promise: Promise<void>; resume: () => void } | undefined;
   /** How the connection ended for good, once it has. */
   #end: CloseInfo | undefined;
@@ -63,6 +72,7 @@ export class Inbox<T = WebSocketClient> {
     if (taker) {
       taker.resolve({ done: false, value: data });
     } else if (this.#iterators > 0 || !listening) {
+      if (this.#queue === NOTHING_QUEUED) this.#queue = [];
       this.#queue.push(data);
       this.#bytes += data.length;
       if (!this.#paused && this.#queue.length - this.#head >= this.#maxQueue) {
@@ -134,6 +144,7 @@ export class Inbox<T = WebSocketClient> {
         ? Promise.resolve({ done: true, value: undefined })
         : Promise.reject(new ConnectionClosedError(end));
     }
+    if (this.#takers === NO_TAKERS) this.#takers = [];
     return new Promise((resolve, reject) => this.#takers.push({ resolve, reject }));
   }
 
@@ -142,7 +153,7 @@ export class Inbox<T = WebSocketClient> {
     this.#queue[this.#head++] = "";
     this.#bytes -= value.length;
     if (this.#head === this.#queue.length) {
-      this.#queue = [];
+      this.#queue = NOTHING_QUEUED;
       this.#head = 0;
     }
     if (this.#paused && this.#queue.length - this.#head <= this.#maxQueue >>> 2) {
@@ -160,7 +171,7 @@ export class Inbox<T = WebSocketClient> {
   close(info: CloseInfo): void {
     this.#end = info;
     const takers = this.#takers;
-    this.#takers = [];
+    this.#takers = NO_TAKERS;
     const normal = isNormalClosure(info);
     const error = normal ? undefined : new ConnectionClosedError(info);
     for (const taker of takers) {

@@ -96,6 +96,14 @@ export class FrameReader {
     this.#rsvBits = options?.rsvBits ?? 0;
   }
 
+  /**
+   * Payload bytes still to come of the data frame being read, once its header is read; 0
+   * between frames, in a control frame, or once stopped.
+   */
+  get dataRemaining(): number {
+    return this.#inFrame && this.#opcode < Opcode.CLOSE && !this.#stopped ? this.#remaining : 0;
+  }
+
   /** Whether the reader stopped (a broken rule, or a handler returned false). */
   get stopped(): boolean {
     return this.#stopped;

@@ -220,6 +220,20 @@ export class MessageAssembler implements DataFrameHandler {
     return true;
   }
 
+  /**
+   * Where the next `remaining` payload bytes of the current frame go, for a socket that can read
+   * into a given buffer ({@linkcode ClientProtocol.readTarget}): the free part of the message
+   * buffer, when it is already allocated for them and the bytes are kept as they are (binary, or
+   * compressed). `undefined` otherwise. Bytes read there and given back to `dataPayload` as a view
+   * of it are not copied again.
+   */
+  readTarget(remaining: number): Uint8Array | undefined {
+    if (this.#view !== undefined || this.#opcode === 0) return undefined;
+    if (this.#opcode === Opcode.TEXT && !this.#compressed) return undefined;
+    const room = Math.min(remaining, this.#buffer.length - this.#size);
+    return room > 0 ? this.#buffer.subarray(this.#size, this.#size + room) : undefined;
+  }
+
   #copyPiece(chunk: Uint8Array, start: number, end: number, remaining: number): void {
     const needed = this.#size + end - start;
     if (this.#buffer.length < needed) {
@@ -236,7 +250,13 @@ export class MessageAssembler implements DataFrameHandler {
         this.#grow(Math.min(cap, Math.max(needed, this.#buffer.length * 2, TRUSTED_FRAME_END)));
       }
     }
-    this.#buffer.set(chunk.subarray(start, end), this.#size);
+    // Bytes read straight into the buffer (readTarget) are already in place.
+    const buffer = this.#buffer;
+    if (
+      chunk.buffer !== buffer.buffer || chunk.byteOffset + start !== buffer.byteOffset + this.#size
+    ) {
+      buffer.set(chunk.subarray(start, end), this.#size);
+    }
     this.#size = needed;
   }
 

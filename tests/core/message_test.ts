@@ -395,3 +395,80 @@ describe("MessageAssembler", () => {
     });
   });
 });
+
+describe("reading straight into the message (readTarget)", () => {
+  /** An assembler behind a reader, and a way to ask both where the next bytes go. */
+  function reading() {
+    const { messages, out } = assembler({ maxMessageSize: 1 << 24 });
+    const reader = new FrameReader(messages, {
+      controlFrame: () => true,
+      error: (error) => out.errors.push(error),
+    });
+    const target = (min: number) =>
+      reader.dataRemaining >= min ? messages.readTarget(reader.dataRemaining) : undefined;
+    return { reader, out, target };
+  }
+
+  it("the rest of a binary frame read into the target becomes the message: its buffer is the target's", () => {
+    const payload = patternBytes(300_000, 3);
+    const frame = serverFrame(BINARY, payload);
+    const { reader, out, target } = reading();
+    // The header and the first bytes arrive as an ordinary chunk: the buffer is then allocated.
+    let at = 10 + 1000;
+    reader.read(frame.subarray(0, at));
+    assert.equal(reader.dataRemaining, frame.length - at);
+    const buffers = new Set<ArrayBufferLike>();
+    while (at < frame.length) {
+      const into = target(1);
+      assert.ok(into, `a target with ${frame.length - at} bytes to come`);
+      assert.equal(into.length, frame.length - at, "the target is the rest of the frame");
+      buffers.add(into.buffer);
+      // What a socket does: read some bytes into it, hand back a view of its start.
+      const n = Math.min(into.length, 65_536 + (at % 7));
+      into.set(frame.subarray(at, at + n));
+      reader.read(into.subarray(0, n));
+      at += n;
+    }
+    assert.equal(out.messages.length, 1);
+    const message = out.messages[0] as Uint8Array;
+    assertBytes(message, payload);
+    assert.equal(buffers.size, 1, "every target was in one buffer");
+    assert.ok(buffers.has(message.buffer), "the message is that buffer");
+    assert.equal(target(1), undefined, "nothing after the frame");
+  });
+
+  it("a following frame in the same stream is read as usual after a targeted one", () => {
+    const first = patternBytes(100_000, 1);
+    const stream = concat(serverFrame(BINARY, first), serverFrame(TEXT, "after"));
+    const { reader, out, target } = reading();
+    reader.read(stream.subarray(0, 20));
+    const into = target(1)!;
+    const rest = 10 + first.length - 20;
+    into.set(stream.subarray(20, 20 + rest));
+    reader.read(into.subarray(0, rest));
+    reader.read(stream.subarray(20 + rest));
+    assert.equal(out.messages.length, 2);
+    assertBytes(out.messages[0] as Uint8Array, first);
+    assert.equal(out.messages[1], "after");
+  });
+
+  it("no target for uncompressed text, control frames, small rests or between frames", () => {
+    const { reader, target } = reading();
+    assert.equal(target(1), undefined, "between frames");
+    // Text is decoded as it arrives and never buffered.
+    const text = serverFrame(TEXT, "x".repeat(200_000));
+    reader.read(text.subarray(0, 5000));
+    assert.equal(target(1), undefined, "uncompressed text");
+    reader.read(text.subarray(5000));
+    // A binary frame whose rest is under the minimum asked for.
+    const small = serverFrame(BINARY, patternBytes(40_000, 2));
+    reader.read(small.subarray(0, 20_000));
+    assert.equal(target(32 * 1024), undefined, "less than the minimum to come");
+    assert.ok(target(1), "but a target for a smaller minimum");
+    reader.read(small.subarray(20_000));
+    // A ping: a control frame's payload is never targeted.
+    const ping = serverFrame(Opcode.PING, patternBytes(100, 1));
+    reader.read(ping.subarray(0, 4));
+    assert.equal(reader.dataRemaining, 0, "a control frame has no data to come");
+  });
+});
