@@ -13,6 +13,7 @@ import { describe, it } from "node:test";
 import { defaultConnector } from "../../src/adapters/detect.ts";
 import type { Socket } from "../../src/adapters/socket.ts";
 import { deferred, waitFor, withTimeout } from "../_util/async.ts";
+import { concat } from "../_util/fixtures.ts";
 import { runtimeName } from "../_util/servers.ts";
 
 interface Sink {
@@ -27,17 +28,8 @@ async function startSink(): Promise<Sink> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   let waiting: { length: number; resolve: (bytes: Uint8Array) => void } | undefined;
-  const whole = (): Uint8Array => {
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
-  };
   const check = () => {
-    if (waiting && total >= waiting.length) waiting.resolve(whole());
+    if (waiting && total >= waiting.length) waiting.resolve(concat(...chunks));
   };
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
