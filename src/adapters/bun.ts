@@ -131,7 +131,7 @@ const earlyHandshakes = new WeakMap<BunSocket, { success: boolean; error?: Error
 
 /**
  * Frames below this size are batched per task, and a batch leaves once it holds this many bytes
- * or {@linkcode BATCH_FRAMES} frames (see `BATCH_FRAMES` in socket.ts for why). Bun's
+ * or {@linkcode BATCH_FRAMES} frames (see `WRITE_BATCH_FRAMES` in socket.ts for why). Bun's
  * writes are cheap enough for smaller batches than Node's and Deno's. Bun 1.4, 100 in flight
  * against `Bun.serve`, messages/s, batch at the end of the task only -> 16 frames or 16 KiB:
  * 16 B binary 770k -> 1.7M, 1 KiB binary 372k -> 655k, 1 KiB JSON text 218k -> 275k, 1 KiB

@@ -250,7 +250,6 @@ export class DenoSocket implements Socket {
 
   #readStart = 0;
   #readLength = 0;
-
   readonly #readDone = (n: number | null): Uint8Array | null => {
     if (n === null) return null;
     const start = this.#readStart;

@@ -5,7 +5,7 @@
  * ended is handed to its owner, the {@linkcode WebSocketClient}, which reconnects or settles.
  * `ARCHITECTURE.md` §4 gives the call order it follows.
  *
- * Why one class of ~560 lines: reading, writing, the open and close timers and the end all turn
+ * Why one class of ~575 lines: reading, writing, the open and close timers and the end all turn
  * on the same few facts of one attempt (the protocol, the socket, whether reading is held, whether
  * it ended), and each path must see the others' changes at once (a read that ends the connection,
  * a close that must resume a held read). What stands alone has its own room: the transport
@@ -28,7 +28,6 @@ import {
   WebSocketError,
 } from "../core/errors.ts";
 import { POOL_FRAME_MIN, releaseFrame } from "../core/frame.ts";
-
 import type { OutgoingCompression } from "../core/permessage_deflate.ts";
 import { ClientProtocol, type ProtocolEvent, ReadyState } from "../core/protocol.ts";
 import type { WebSocketUrl } from "../core/uri.ts";

@@ -86,10 +86,10 @@ function frameBuffer(size: number): Uint8Array {
  * written ({@linkcode releaseFrame}). A fresh large typed array costs its pages on first touch:
  * allocating and filling a new 1 MiB buffer measured 265-350 us on Bun 1.4, Node 20 and Deno
  * 2.9, refilling a used one 33 us. Bun's socket takes bytes synchronously, so a frame comes back
- * at once and the next large send reuses it: 1 MiB binary pipelined on Bun, client CPU per
- * message 1,890 -> 1,530 us; 64 KiB 82 -> 68 us. On Node.js and Deno a write completes later,
- * after many more frames were made (100 in flight: 80 of 500 frames reused), so the gain there
- * is small.
+ * at once and the next large send reuses it. Client CPU per message, binary pipelined: Bun 64 KiB
+ * 82 -> 70 us, 1 MiB 1,820 -> 1,460 us, 16 MiB 27.8 -> 23.6 ms; Deno 64 KiB 94 -> 72 us, 16 MiB
+ * 28.2 -> 24.5 ms. On Node.js a write completes long after more frames were made (100 in flight:
+ * 80 of 500 frames reused), so the gain there is small.
  *
  * The pool holds its buffers weakly: one the garbage collector finds unused is freed as before,
  * so a burst of large sends leaves no memory reserved behind it.

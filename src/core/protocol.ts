@@ -11,7 +11,7 @@
  * The work on received frames is split by job: `frame_reader.ts` parses headers and checks the
  * framing rules, `message.ts` joins the data frames, checks the limits and decodes text; this
  * module keeps the state machine (phases, handshake, control frames, closing handshake,
- * commands, held effects). Those stay together, ~700 lines, because they read and change the
+ * commands, held effects). Those stay together, ~760 lines, because they read and change the
  * same few fields (the phase, the close frames sent and received, the queued writes and events):
  * split, each piece would reach into the others' state.
  *
@@ -27,7 +27,7 @@
  * Chunks given to `receiveData` must not be modified afterwards: messages that arrive whole in
  * one chunk are handed out as views of it, without a copy.
  *
- * Why one class of ~550 lines: the phases, the handshake, control frames, the close handshake and
+ * Why one class of ~610 lines: the phases, the handshake, control frames, the close handshake and
  * the commands share the state every frame touches (`state`, both close frames, the held effect,
  * the write queue); split across modules, each frame would cross those boundaries. What does not
  * share it has its own module: frame headers (`frame_reader.ts`), message assembly
