@@ -111,7 +111,7 @@ export class Connection implements ReadSink {
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Made at open when `pingInterval` or `idleTimeout` > 0. */
   #keepalive: Keepalive | undefined;
-  /** Applies a held close or failure after the application's turn (see #process). */
+  /** Ends the application's turn with the messages delivered; applies a held close (#process). */
   #resumeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Made on the first ping. */
   #pings: PendingPings | undefined;
@@ -312,6 +312,10 @@ export class Connection implements ReadSink {
   /** Feeds a chunk to the protocol; false once the connection reads no more. */
   #receive(chunk: Uint8Array): boolean {
     const protocol = this.protocol;
+    // While a close frame or a bad frame waits for the application's turn, what follows it is
+    // discarded anyway; giving it to the protocol would apply the held effect at once (as
+    // receiveData does first), before the application has answered the messages before it.
+    if (protocol.held) return true;
     protocol.receiveData(chunk);
     this.#process();
     return protocol.state !== ReadyState.CLOSED && !this.ended;
@@ -361,13 +365,16 @@ export class Connection implements ReadSink {
     const protocol = this.protocol;
     const events = protocol.takeEvents();
     for (let i = 0; i < events.length; i++) this.#handle(events[i]);
-    // A close frame or a bad frame that followed messages in the same read takes effect once
-    // the application has had its turn with those messages: after the microtasks that deliver
-    // them to iterators (or to listeners added right after connect() resolved, when the frames
-    // came with the handshake response), so that its answers leave before the close frame.
-    if (protocol.held && this.#resumeTimer === undefined) {
+    // A close frame or a bad frame that follows messages, in the same read or a later one of
+    // the same task, takes effect once the application has had its turn with those messages:
+    // after the microtasks that deliver them to iterators (or to listeners added right after
+    // connect() resolved, when the frames came with the handshake response), so that its
+    // answers leave before the close frame. One timer per task that delivered messages.
+    if (this.#messageArrived) protocol.messagesInFlight();
+    if ((this.#messageArrived || protocol.held) && this.#resumeTimer === undefined) {
       this.#resumeTimer = setTimeout(() => {
         this.#resumeTimer = undefined;
+        protocol.messagesHandled();
         if (!this.ended && protocol.resume()) this.#process();
       }, 0);
     }

@@ -19,19 +19,16 @@
  * 1. `sendRequest()`, then write out `takeWrites()`;
  * 2. for each chunk read: `receiveData(chunk)`, handle `takeEvents()` (the application may send
  *    in response), call `resume()` and if it returns true handle `takeEvents()` again, then write
- *    out `takeWrites()`; at end of stream `receiveEof()` likewise;
+ *    out `takeWrites()`; at end of stream `receiveEof()` likewise; a driver that hands messages
+ *    to the application in later microtasks, so that its next read may come first, calls
+ *    `messagesInFlight()` after taking them and `messagesHandled()` once the application has
+ *    had its turn (then `resume()`);
  * 3. after each command, write out `takeWrites()`;
  * 4. when `closeExpected()` turns true, wait (bounded by a timeout) for the server to end TCP;
  *    when `state` is `CLOSED`, close the socket.
  *
  * Chunks given to `receiveData` must not be modified afterwards: messages that arrive whole in
  * one chunk are handed out as views of it, without a copy.
- *
- * Why one class of ~610 lines: the phases, the handshake, control frames, the close handshake and
- * the commands share the state every frame touches (`state`, both close frames, the held effect,
- * the write queue); split across modules, each frame would cross those boundaries. What does not
- * share it has its own module: frame headers (`frame_reader.ts`), message assembly
- * (`message.ts`), close payloads (`close.ts`), encoding (`frame.ts`), the HTTP head (`http11.ts`).
  *
  * @module
  */
@@ -227,6 +224,8 @@ export class ClientProtocol {
 
   /** Message events produced and not yet taken by `takeEvents`. */
   #messagesPending = false;
+  /** Message events taken but, the driver says, not yet handled (`messagesInFlight`). */
+  #messagesInFlight = false;
   /** The effect of a close frame or a peer error, waiting until earlier messages are handled. */
   #held: (() => void) | undefined;
 
@@ -341,9 +340,28 @@ export class ClientProtocol {
     return true;
   }
 
+  /**
+   * Says that the message events taken so far are still on their way to the application, until
+   * `messagesHandled()`: a close frame or a bad frame that comes meanwhile, even in a later
+   * chunk, waits for `resume()` as it does behind messages of its own chunk.
+   *
+   * Why: a driver that delivers messages to iterators resolves promises, and the application
+   * runs in later microtasks; a socket whose next read is already done (Deno over TLS, a byte
+   * at a time) can hand over the next chunk first. Autobahn 3.3 through a TLS terminator saw
+   * the close frame leave before the echo of the message before it.
+   */
+  messagesInFlight(): void {
+    this.#messagesInFlight = true;
+  }
+
+  /** The application has had its turn with the messages taken (see `messagesInFlight`). */
+  messagesHandled(): void {
+    this.#messagesInFlight = false;
+  }
+
   /** Applies `effect` now, or after the pending message events have been handled. */
   #afterMessages(effect: () => void): void {
-    if (this.#messagesPending) {
+    if (this.#messagesPending || this.#messagesInFlight) {
       this.#held = effect;
       this.#phase = Phase.DISCARD; // nothing after this frame is processed anyway
     } else {

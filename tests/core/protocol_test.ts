@@ -1205,6 +1205,30 @@ describe("ClientProtocol", () => {
       assert.equal(client.resume(), false);
     });
 
+    it("holds a close in a later read while the messages taken are in flight", () => {
+      const client = open();
+      assertMessages(receive(client, serverFrame(TEXT, "m")), ["m"]);
+      client.messagesInFlight(); // the driver hands "m" to the application in a later microtask
+      const events = receive(client, serverFrame(CLOSE, closePayload(1000)));
+      assert.deepEqual(events, [], "the close waits for the application's turn");
+      assert.equal(client.held, true);
+      client.sendText("m");
+      client.messagesHandled();
+      assert.equal(client.resume(), true);
+      assert.deepEqual(client.takeEvents(), [{ type: "close", code: 1000, reason: "" }]);
+      assert.deepEqual(sent(client).map((f) => f.opcode), [TEXT, CLOSE]);
+    });
+
+    it("applies a close in a later read at once once the messages were handled", () => {
+      const client = open();
+      receive(client, serverFrame(TEXT, "m"));
+      client.messagesInFlight();
+      client.messagesHandled();
+      const events = receive(client, serverFrame(CLOSE, closePayload(1000)));
+      assert.deepEqual(events, [{ type: "close", code: 1000, reason: "" }]);
+      assert.equal(client.held, false);
+    });
+
     it("applies what was held when more data or the end of stream arrives without resume()", () => {
       const client = open();
       receive(client, concat(serverFrame(TEXT, "m"), serverFrame(CLOSE, closePayload(1000))));
