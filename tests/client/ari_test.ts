@@ -235,7 +235,13 @@ describe("WebSocketClient against a real Asterisk across a restart (ARI)", () =>
       const readyAt = Date.now();
       // Reconnection, then onOpen (REST calls to an Asterisk that has just started): bounded
       // generously, since a loaded machine once needed more than 10 s here.
-      await waitFor(() => outages.length === 1, START, "the outage event");
+      await waitFor(() => outages.length === 1, START, "the outage event").catch((error) =>
+        assert.fail(
+          `${error}\nwhat the application saw: ${order.join(", ")}\nerrors: ${
+            errors.map((e) => String(e.error)).join("; ")
+          }\nreconnects: ${reconnects.length}, state ${client.readyState}\n${tailOf(ast)}`,
+        )
+      );
       const outageEventAt = Date.now();
       const lastOfFirst = ofConnection(1).at(-1)!.at;
 

@@ -259,6 +259,24 @@ describe("encodeFragments", () => {
   });
 });
 
+describe("encodeFrame of payloads at every byte offset", () => {
+  it("frames of 0 B to 70 KiB from views at offsets 0-3 decode to the payload", () => {
+    const keys = rfcKeys();
+    const flags = { fin: true, rsv1: false };
+    for (const length of [0, 1, 63, 64, 65, 125, 126, 1000, 4096, 4097, 65535, 70_000]) {
+      for (let offset = 0; offset < 4; offset++) {
+        const payload = patternBytes(length + offset, length).subarray(offset);
+        const frames = [0, 1, 2].map(() => encodeFrame(Opcode.BINARY, payload, flags, keys));
+        for (const frame of frames) {
+          const [decoded] = decodeClientFrames(frame);
+          assert.equal(decoded.opcode, Opcode.BINARY);
+          assertBytes(decoded.payload, payload, `${length} B at offset ${offset}`);
+        }
+      }
+    }
+  });
+});
+
 describe("the pool of large frame buffers", () => {
   const flags = { fin: true, rsv1: false };
   const big = (seed: number) => patternBytes(POOL_FRAME_MIN + 1000, seed);
@@ -272,6 +290,36 @@ describe("the pool of large frame buffers", () => {
     assert.equal(second.buffer, first.buffer, "the buffer came back");
     const [frame] = decodeClientFrames(second);
     assertBytes(frame.payload, payload);
+  });
+
+  it("payloads at any byte offset: the frame is right, and its buffer comes back", () => {
+    const keys = rfcKeys();
+    for (let offset = 0; offset < 4; offset++) {
+      const backing = patternBytes(POOL_FRAME_MIN + 1000 + offset, 20 + offset);
+      const payload = backing.subarray(offset);
+      const first = encodeFrame(Opcode.BINARY, payload, flags, keys);
+      assertBytes(decodeClientFrames(first)[0].payload, payload);
+      releaseFrame(first);
+      const second = encodeFrame(Opcode.BINARY, payload, flags, keys);
+      assert.equal(second.buffer, first.buffer, `offset ${offset}: the buffer came back`);
+      assertBytes(decodeClientFrames(second)[0].payload, payload);
+      releaseFrame(second.subarray(1));
+      const third = encodeFrame(Opcode.BINARY, payload, flags, keys);
+      assert.notEqual(third.buffer, second.buffer, "a view inside a frame is not a frame");
+    }
+  });
+
+  it("keeps at most 64 MiB of buffers: of three 24 MiB frames given back, two are reused", () => {
+    const keys = rfcKeys();
+    const payload = new Uint8Array(24 * 1024 * 1024);
+    const given = [0, 1, 2].map(() => encodeFrame(Opcode.BINARY, payload, flags, keys));
+    for (const frame of given) releaseFrame(frame);
+    const next = [0, 1, 2].map(() => encodeFrame(Opcode.BINARY, payload, flags, keys));
+    const reused = next.filter((frame) => given.some((old) => old.buffer === frame.buffer));
+    assert.equal(reused.length, 2);
+    for (const frame of next) {
+      assert.equal(decodeClientFrames(frame)[0].payload.length, payload.length);
+    }
   });
 
   it("a frame not given back is never handed out again", () => {

@@ -1,6 +1,6 @@
 /**
  * Tests of `src/core/mask.ts`: `applyMask` (RFC 6455 §5.3 masking, 32 bits at a time on the
- * aligned middle) and `MaskKeyPool` (keys from an injected random source, refilled 8 KiB at a time).
+ * aligned middle), `copyMasked` (the copy and the mask in one pass) and `MaskKeyPool` (keys from an injected random source, refilled 8 KiB at a time).
  */
 
 import { describe, it } from "node:test";
@@ -9,6 +9,7 @@ import fc from "fast-check";
 import {
   applyMask,
   applyMaskWords,
+  copyMasked,
   MaskKeyPool,
   sharedMaskKeyPool,
   webCryptoRandom,
@@ -212,6 +213,34 @@ describe("applyMaskWords", () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe("copyMasked", () => {
+  it("writes what copying and then masking writes, for every pair of alignments and lengths", () => {
+    for (const length of LENGTHS) {
+      for (let srcOffset = 0; srcOffset < 4; srcOffset++) {
+        for (let dstAt = 0; dstAt < 8; dstAt++) {
+          const src = viewAt(length, srcOffset, length + srcOffset);
+          const before = src.slice();
+          const dst = new Uint8Array(length + 16).fill(0xee);
+          const key = patternBytes(8, dstAt + 1);
+          copyMasked(dst, dstAt, src, key, 2);
+          const expected = new Uint8Array(length + 16).fill(0xee);
+          expected.set(src, dstAt);
+          assertBytes(dst, naiveMask(expected, key, 2, dstAt, dstAt + length), `${length}`);
+          assertBytes(src, before, "the source is not modified");
+        }
+      }
+    }
+  });
+
+  it("reads the key from the destination itself, before the payload is written", () => {
+    const frame = new Uint8Array(6 + 200);
+    frame.set(KEY, 2);
+    const src = patternBytes(200, 3);
+    copyMasked(frame, 6, src, frame, 2);
+    assertBytes(frame.subarray(6), naiveMask(src, KEY));
   });
 });
 
