@@ -109,7 +109,7 @@ export const POOL_FRAME_MIN: number = 64 * 1024;
  * burst of 16 MiB frames from leaving more than 4 behind.
  */
 const POOL_MAX_BUFFERS = 16;
-const POOL_MAX_BYTES = 64 * 1024 * 1024;
+const POOL_MAX_BYTES = 64 * 1024 * 1024 + 1024; // four 16 MiB frames with their headers
 const pool: Array<WeakRef<ArrayBuffer>> = [];
 /**
  * Backing buffers this module made for the pool, with the offset of the frame last handed out in
