@@ -277,6 +277,51 @@ describe("encodeFrame of payloads at every byte offset", () => {
   });
 });
 
+describe("encodeFrame through many slabs", () => {
+  it("20,000 frames of 0-300 B at offsets 0-3, interleaved with text frames, all decode", () => {
+    const keys = rfcKeys();
+    const flags = { fin: true, rsv1: false };
+    for (let i = 0; i < 20_000; i++) {
+      const length = (i * 37) % 301;
+      const offset = i & 3;
+      const payload = patternBytes(length + offset, i).subarray(offset);
+      const frame = encodeFrame(Opcode.BINARY, payload, flags, keys);
+      assertBytes(decodeClientFrames(frame)[0].payload, payload, `frame ${i}`);
+      if (i % 7 === 0) {
+        const text = "x".repeat(length);
+        const textFrame = encodeTextFrame(text, flags, keys);
+        assert.equal(new TextDecoder().decode(decodeClientFrames(textFrame)[0].payload), text);
+      }
+    }
+  });
+});
+
+describe("encodeFrame at the end of a slab", () => {
+  const flags = { fin: true, rsv1: false };
+  /** Bytes left in the current slab (a 1-byte frame is never padded, and takes 7 bytes). */
+  function slabRoom(keys: MaskKeyPool): number {
+    const probe = encodeFrame(Opcode.BINARY, new Uint8Array(1), flags, keys);
+    return probe.buffer.byteLength - (probe.byteOffset + probe.length);
+  }
+
+  it("a frame that fills the slab to within 0-3 bytes, from payloads at offsets 0-3", () => {
+    const keys = rfcKeys();
+    for (let gap = 0; gap < 4; gap++) {
+      for (let offset = 0; offset < 4; offset++) {
+        let room = slabRoom(keys);
+        while (room < 300 || room > 4000) {
+          encodeFrame(Opcode.BINARY, new Uint8Array(room > 4000 ? 3000 : 100), flags, keys);
+          room = slabRoom(keys);
+        }
+        const length = room - gap - 8; // a 16-bit length: 8 header bytes
+        const payload = patternBytes(length + offset, gap * 4 + offset).subarray(offset);
+        const frame = encodeFrame(Opcode.BINARY, payload, flags, keys);
+        assertBytes(decodeClientFrames(frame)[0].payload, payload, `gap ${gap}, offset ${offset}`);
+      }
+    }
+  });
+});
+
 describe("the pool of large frame buffers", () => {
   const flags = { fin: true, rsv1: false };
   const big = (seed: number) => patternBytes(POOL_FRAME_MIN + 1000, seed);
