@@ -71,6 +71,24 @@ export interface ConnectionOwner {
   lastMessageAt: number | undefined;
 }
 
+// Bits of `Connection.#flags`.
+/** The connection was open at some point. */
+const WAS_OPEN = 1;
+/** The transport is gone: nothing more happens on this connection. */
+const ENDED = 2;
+/** terminate() closed the socket: what follows is not a network error. */
+const TERMINATED = 4;
+/** The error event was emitted for `#error`. */
+const ERROR_REPORTED = 8;
+/** The socket's deliveries have ended for this connection: later ones are ignored. */
+const READ_DONE = 16;
+/** `data` returned false: the socket holds its deliveries until `#resumeReading`. */
+const HELD = 32;
+/** A pong or close reply was queued since the last write of the protocol's bytes. */
+const REPLY_QUEUED = 64;
+/** A message arrived in the chunk being handled (for `lastMessageAt` and the turn). */
+const MESSAGE_ARRIVED = 128;
+
 /** One attempt: a protocol, a socket and their timers. */
 export class Connection implements ReadSink {
   /** The attempt's protocol (a stand-in until a `url` or `headers` function has answered). */
@@ -83,28 +101,28 @@ export class Connection implements ReadSink {
   state: ReadyState = ReadyState.CONNECTING;
   /** The socket, once connected (the proxy's, while the tunnel is set up). */
   socket: Socket | undefined;
-  /** Whether the connection was open at some point. */
-  wasOpen = false;
-  /** The transport is gone; nothing more happens on this connection. */
-  ended = false;
 
+  /** Whether the connection was open at some point. */
+  get wasOpen(): boolean {
+    return (this.#flags & WAS_OPEN) !== 0;
+  }
+  /** The transport is gone; nothing more happens on this connection. */
+  get ended(): boolean {
+    return (this.#flags & ENDED) !== 0;
+  }
+
+  /**
+   * The connection's yes/no facts, one bit each (the constants above the class): one field
+   * instead of eight, 56 B less per idle connection on Node.js 20, whose fields take 8 bytes.
+   */
+  #flags = 0;
   readonly #owner: ConnectionOwner;
   readonly #stats: Counters;
   /** Aborts the connection attempt (released once the socket is connected). */
   #abort: AbortController | undefined = new AbortController();
   #error: WebSocketError | undefined;
-  /** terminate() closed the socket: what follows is not a network error. */
-  #terminated = false;
-  /** The error event was emitted for `#error`. */
-  #errorReported = false;
   /** The socket as this connection reads it (by push). */
   #reader: ListeningSocket | undefined;
-  /** The socket's deliveries have ended for this connection: later ones are ignored. */
-  #readDone = false;
-  /** `data` returned false: the socket holds its deliveries until `#resumeReading`. */
-  #held = false;
-  /** A pong or close reply was queued since the last write of the protocol's bytes. */
-  #replyQueued = false;
   /** The pending write of owed replies (see `#readBlocker`), while the socket is backed up. */
   #owedWrite: Promise<void> | undefined;
   #openTimer: ReturnType<typeof setTimeout> | undefined;
@@ -124,9 +142,6 @@ export class Connection implements ReadSink {
   #gated: Array<string | Uint8Array> | undefined;
   /** Settles when `onOpen` is done (reading waits for it). */
   #gate: Promise<void> | undefined;
-  /** A message arrived in the chunk being handled (for `lastMessageAt`). */
-  #messageArrived = false;
-  /** When the last frame arrived (performance.now()), with `idleTimeout`. */
 
   /** @throws {ArgumentError} invalid headers, subprotocols or limits (checked by the protocol). */
   constructor(owner: ConnectionOwner, attempt: number) {
@@ -142,7 +157,7 @@ export class Connection implements ReadSink {
 
   /** Whether the socket holds its deliveries (the application lags, or `onOpen` runs). */
   get readingHeld(): boolean {
-    return this.#held;
+    return (this.#flags & HELD) !== 0;
   }
 
   /** Bytes given to the socket and not yet handed to the operating system. */
@@ -221,11 +236,11 @@ export class Connection implements ReadSink {
    * 1,580 -> 1,200 us (660 -> 860 msgs/s), 16 MiB 26.6 -> 18.9 ms; 64 KiB unchanged.
    */
   readTarget(): Uint8Array | undefined {
-    return this.#readDone ? undefined : this.protocol.readTarget(READ_TARGET_MIN);
+    return (this.#flags & READ_DONE) !== 0 ? undefined : this.protocol.readTarget(READ_TARGET_MIN);
   }
 
   data(chunk: Uint8Array): boolean {
-    if (this.#readDone) return false;
+    if ((this.#flags & READ_DONE) !== 0) return false;
     this.#stats.wireBytesIn += chunk.length;
     const keepalive = this.#keepalive;
     if (keepalive?.watchesIdle) keepalive.lastFrameAt = performance.now();
@@ -239,14 +254,14 @@ export class Connection implements ReadSink {
       this.#readingEnded();
       return false;
     }
-    if (this.#messageArrived) {
+    if ((this.#flags & MESSAGE_ARRIVED) !== 0) {
       // Once per chunk, not per message: Date.now() costs 20-40 ns.
-      this.#messageArrived = false;
+      this.#flags &= ~MESSAGE_ARRIVED;
       this.#owner.lastMessageAt = Date.now();
     }
     const blocker = this.#readBlocker();
     if (blocker === undefined) return true;
-    this.#held = true;
+    this.#flags |= HELD;
     this.#resumeAfter(blocker);
     return false;
   }
@@ -276,10 +291,10 @@ export class Connection implements ReadSink {
 
   /** Restarts a held socket once nothing blocks reading any more. */
   #resumeReading(): void {
-    if (!this.#held || this.#readDone) return;
+    if ((this.#flags & HELD) === 0 || (this.#flags & READ_DONE) !== 0) return;
     const blocker = this.#readBlocker();
     if (blocker !== undefined) return this.#resumeAfter(blocker);
-    this.#held = false;
+    this.#flags &= ~HELD;
     this.#reader!.resumeReading();
   }
 
@@ -294,7 +309,7 @@ export class Connection implements ReadSink {
   }
 
   #deliveryEnded(error: Error | undefined): void {
-    if (this.#readDone) return;
+    if ((this.#flags & READ_DONE) !== 0) return;
     try {
       if (error === undefined) this.#receiveEnd();
       else this.#receiveError(error);
@@ -305,7 +320,7 @@ export class Connection implements ReadSink {
   }
 
   #readingEnded(): void {
-    this.#readDone = true;
+    this.#flags |= READ_DONE;
     this.#transportEnded(this.socket!).catch(() => {});
   }
 
@@ -324,7 +339,9 @@ export class Connection implements ReadSink {
   #receiveEnd(): void {
     const protocol = this.protocol;
     protocol.receiveEof(); // applies a close frame held for the messages before it, first
-    if (this.wasOpen && !protocol.closeReceived && !this.#error && !this.#terminated) {
+    if (
+      this.wasOpen && !protocol.closeReceived && !this.#error && (this.#flags & TERMINATED) === 0
+    ) {
       this.#error = new NetworkError(
         "UNEXPECTED_EOF",
         "the server closed the TCP connection without a close frame",
@@ -336,7 +353,10 @@ export class Connection implements ReadSink {
   /** The socket failed (reset, TLS error...): the connection is lost. */
   #receiveError(error: unknown): void {
     const protocol = this.protocol;
-    if (!this.#error && !this.#terminated && !(protocol.closeReceived && protocol.closeSent)) {
+    if (
+      !this.#error && (this.#flags & TERMINATED) === 0 &&
+      !(protocol.closeReceived && protocol.closeSent)
+    ) {
       this.#error = error instanceof WebSocketError
         ? error
         : new NetworkError("NETWORK_ERROR", String(error), { cause: error });
@@ -370,8 +390,10 @@ export class Connection implements ReadSink {
     // after the microtasks that deliver them to iterators (or to listeners added right after
     // connect() resolved, when the frames came with the handshake response), so that its
     // answers leave before the close frame. One timer per task that delivered messages.
-    if (this.#messageArrived) protocol.messagesInFlight();
-    if ((this.#messageArrived || protocol.held) && this.#resumeTimer === undefined) {
+    if ((this.#flags & MESSAGE_ARRIVED) !== 0) protocol.messagesInFlight();
+    if (
+      ((this.#flags & MESSAGE_ARRIVED) !== 0 || protocol.held) && this.#resumeTimer === undefined
+    ) {
       this.#resumeTimer = setTimeout(() => {
         this.#resumeTimer = undefined;
         protocol.messagesHandled();
@@ -380,7 +402,9 @@ export class Connection implements ReadSink {
     }
     if (protocol.hasWrites) {
       const written = this.flush();
-      if (written !== RESOLVED && this.#replyQueued && this.#owedWrite === undefined) {
+      if (
+        written !== RESOLVED && (this.#flags & REPLY_QUEUED) !== 0 && this.#owedWrite === undefined
+      ) {
         const owed = this.#owedWrite = written.then(() => {}, () => {});
         owed.then(() => {
           if (this.#owedWrite === owed) this.#owedWrite = undefined;
@@ -388,7 +412,7 @@ export class Connection implements ReadSink {
       } else {
         written.catch(() => {});
       }
-      this.#replyQueued = false;
+      this.#flags &= ~REPLY_QUEUED;
     }
     if (protocol.closeExpected() && !this.ended) {
       if (this.state === ReadyState.OPEN) this.state = ReadyState.CLOSING;
@@ -403,13 +427,13 @@ export class Connection implements ReadSink {
         const stats = this.#stats;
         stats.messagesIn++;
         stats.bytesIn += event.size;
-        this.#messageArrived = true;
+        this.#flags |= MESSAGE_ARRIVED;
         if (this.#gated) this.#gated.push(event.data);
         else owner.inbox.deliver(event.data);
         return;
       }
       case "open":
-        this.wasOpen = true;
+        this.#flags |= WAS_OPEN;
         clearTimeout(this.#openTimer);
         this.#openTimer = undefined;
         this.#compression = this.protocol.compression;
@@ -421,7 +445,7 @@ export class Connection implements ReadSink {
         owner.opened(this);
         return;
       case "ping":
-        this.#replyQueued = true;
+        this.#flags |= REPLY_QUEUED;
         owner.listeners.emit("ping", { type: "ping", data: event.data, target: owner.target });
         return;
       case "pong": {
@@ -431,14 +455,14 @@ export class Connection implements ReadSink {
         return;
       }
       case "close":
-        this.#replyQueued = true;
+        this.#flags |= REPLY_QUEUED;
         if (this.state === ReadyState.OPEN) this.state = ReadyState.CLOSING;
         return;
       case "error":
         this.#error ??= event.error;
         // Before open, failures are reported by connect()'s rejection (or a reconnect event).
-        if (this.wasOpen && !this.#errorReported) {
-          this.#errorReported = true;
+        if (this.wasOpen && (this.#flags & ERROR_REPORTED) === 0) {
+          this.#flags |= ERROR_REPORTED;
           owner.listeners.emit("error", {
             type: "error",
             error: event.error,
@@ -566,7 +590,7 @@ export class Connection implements ReadSink {
   /** Closes the socket at once, without a closing handshake. */
   terminate(): void {
     this.state = ReadyState.CLOSING;
-    this.#terminated = true;
+    this.#flags |= TERMINATED;
     this.#closeSocket();
   }
 
@@ -577,7 +601,9 @@ export class Connection implements ReadSink {
    */
   #closeSocket(): void {
     this.socket?.close();
-    if (this.#reader !== undefined && !this.#readDone) this.#deliveryEnded(undefined);
+    if (this.#reader !== undefined && (this.#flags & READ_DONE) === 0) {
+      this.#deliveryEnded(undefined);
+    }
   }
 
   /** Fails an open connection from our side (`signal` fired, the keepalive pong is late). */
@@ -639,12 +665,12 @@ export class Connection implements ReadSink {
   /** The transport is gone: report, release, and hand the outcome to the owner. Runs once. */
   #end(): void {
     if (this.ended) return;
-    this.ended = true;
+    this.#flags |= ENDED;
     this.#clearTimers();
     const info = this.protocol.closeInfo(this.#error);
-    if (this.wasOpen && info.error && !this.#errorReported) {
+    if (this.wasOpen && info.error && (this.#flags & ERROR_REPORTED) === 0) {
       // A drop, reset or close timeout: report it like the protocol errors, before close.
-      this.#errorReported = true;
+      this.#flags |= ERROR_REPORTED;
       const owner = this.#owner;
       owner.listeners.emit("error", { type: "error", error: info.error, target: owner.target });
     }

@@ -17,6 +17,8 @@ import type { WebSocketClient } from "./client.ts";
 import { nonNegative, outboxLimits } from "./checks.ts";
 import { type ProxyOption, type ProxyPolicy, proxyPolicy } from "./proxy_option.ts";
 import { type ReconnectOptions, type ReconnectPolicy, reconnectPolicy } from "./reconnect.ts";
+import { cachedSettings, cacheSettings, recordingEnv } from "./settings_cache.ts";
+import { readEnvironment } from "../adapters/proxy/env.ts";
 
 /**
  * The empty list every client without subprotocols, extensions or static headers shares, frozen
@@ -217,6 +219,9 @@ export function resolveSettings(url: string | URL | UrlSource, options: ClientOp
   if (typeof options !== "object" || options === null) {
     throw new ArgumentError("INVALID_OPTION", "options must be an object");
   }
+  const environment = readEnvironment();
+  const cached = cachedSettings(url, options, environment);
+  if (cached !== undefined) return cached;
   const staticTarget = typeof url === "function" ? undefined : parseWebSocketUrl(url);
   const openTimeout = nonNegative(options, "openTimeout", 10_000);
   const closeTimeout = nonNegative(options, "closeTimeout", 10_000);
@@ -245,6 +250,7 @@ export function resolveSettings(url: string | URL | UrlSource, options: ClientOp
     maxFragments: options.maxFragments,
     random: options.random,
   };
+  const recorded = recordingEnv(environment);
   const settings: Settings = {
     openTimeout,
     closeTimeout,
@@ -256,7 +262,7 @@ export function resolveSettings(url: string | URL | UrlSource, options: ClientOp
     connector: options.connector,
     tls: options.tls,
     reconnect: reconnectPolicy(options.reconnect),
-    proxy: proxyPolicy(options.proxy),
+    proxy: proxyPolicy(options.proxy, recorded.env),
     onOpen: options.onOpen,
     outbox: outboxLimits(options.outbox),
     plan: staticTarget && staticHeaders ? makePlan(staticTarget, staticHeaders) : undefined,
@@ -271,6 +277,7 @@ export function resolveSettings(url: string | URL | UrlSource, options: ClientOp
     path: "/",
     headers: staticHeaders ?? [],
   });
+  cacheSettings(url, options, recorded.reads, settings);
   return settings;
 }
 
