@@ -34,9 +34,12 @@ export interface ReconnectOptions {
   factor?: number;
   /**
    * Decides whether to try again after `info` (a drop or a failed attempt). Default
-   * {@linkcode isTransient}: network failures, timeouts, a handshake cut short, 5xx and 429 answers, and close codes 1001,
-   * 1005, 1006, 1011–1014; not 4xx answers, TLS or argument errors, nor a server's 1000, 1002,
-   * 1003, 1007–1010.
+   * {@linkcode isTransient}: network failures, timeouts, a handshake cut short, 5xx and 429
+   * answers, and close codes 1001, 1005, 1006, 1011–1014; not 4xx answers, TLS or argument
+   * errors, nor a server's 1000, 1002, 1003, 1007–1010. With the default, once the client has
+   * been open, a 404 answer is tried again too: a server that restarts may route its WebSocket
+   * endpoint a moment after it accepts connections (Asterisk answers `/ari/events` with 404
+   * until ARI has loaded).
    */
   shouldReconnect?: (info: CloseInfo) => boolean;
   /**
@@ -80,6 +83,10 @@ export class ReconnectPolicy {
   #attempt = 0;
   /** When the last connection opened (performance.now()), until the next loss. */
   #openedAt: number | undefined;
+  /** A connection of this client has been open. */
+  #everOpened = false;
+  /** `shouldReconnect` is the application's, not the default. */
+  readonly #custom: boolean;
 
   /** @throws {ArgumentError} `INVALID_OPTION` for a bad option. */
   constructor(options: ReconnectOptions) {
@@ -90,6 +97,7 @@ export class ReconnectPolicy {
       }
       return value;
     };
+    this.#custom = options.shouldReconnect !== undefined;
     const shouldReconnect = options.shouldReconnect ?? isTransient;
     if (typeof shouldReconnect !== "function") {
       throw new ArgumentError("INVALID_OPTION", "reconnect.shouldReconnect must be a function");
@@ -107,6 +115,7 @@ export class ReconnectPolicy {
   /** A connection opened: if it stays open `resetAfter` ms, the next loss counts from 1 again. */
   opened(): void {
     this.#openedAt = performance.now();
+    this.#everOpened = true;
   }
 
   /**
@@ -119,7 +128,7 @@ export class ReconnectPolicy {
       if (performance.now() - this.#openedAt >= o.resetAfter) this.#attempt = 0;
       this.#openedAt = undefined;
     }
-    if (this.#attempt >= o.maxAttempts || !o.shouldReconnect(info)) return undefined;
+    if (this.#attempt >= o.maxAttempts || !this.#worthRetrying(info)) return undefined;
     const attempt = ++this.#attempt;
     // 0 * factor ** 1024 would be 0 * Infinity = NaN after 1,024 attempts in a row.
     const bound = o.initialDelay === 0
@@ -132,6 +141,14 @@ export class ReconnectPolicy {
     const retryAfter = retryAfterMs(info);
     if (retryAfter !== undefined) delay = Math.max(delay, Math.min(retryAfter, o.maxDelay));
     return { attempt, delay };
+  }
+
+  /** `shouldReconnect`, and with the default, a 404 once the client has been open. */
+  #worthRetrying(info: CloseInfo): boolean {
+    if (this.#options.shouldReconnect(info)) return true;
+    const error = info.error;
+    return !this.#custom && this.#everOpened && error instanceof HandshakeError &&
+      error.status === 404;
   }
 }
 

@@ -16,6 +16,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { after, before, describe, it } from "node:test";
 import {
+  type CloseEvent,
   type OpenInfo,
   type Outage,
   type OutageEvent,
@@ -191,6 +192,11 @@ describe("WebSocketClient against a real Asterisk across a restart (ARI)", () =>
         note("reconnect");
         reconnects.push(e);
       });
+      let closed: CloseEvent | undefined;
+      client.addEventListener("close", (e) => {
+        note("close");
+        closed = e;
+      });
       const errors: Array<{ error: unknown; position: number }> = [];
       client.addEventListener("error", (e) => {
         errors.push({ error: e.error, position: order.length });
@@ -239,7 +245,9 @@ describe("WebSocketClient against a real Asterisk across a restart (ARI)", () =>
         assert.fail(
           `${error}\nwhat the application saw: ${order.join(", ")}\nerrors: ${
             errors.map((e) => String(e.error)).join("; ")
-          }\nreconnects: ${reconnects.length}, state ${client.readyState}\n${tailOf(ast)}`,
+          }\nreconnects: ${reconnects.length}, state ${client.readyState}, close ${closed?.code} ${
+            String(closed?.error)
+          }\n${tailOf(ast)}`,
         )
       );
       const outageEventAt = Date.now();

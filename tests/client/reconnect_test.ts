@@ -54,6 +54,25 @@ describe("ReconnectPolicy", () => {
     assert.equal(policy.next(drop)?.attempt, 1, "the count restarts once a connection opened");
   });
 
+  it("a 404 is tried again once the client has been open (a server restarting), not before", () => {
+    const answer = (status: number): CloseInfo => ({
+      code: 1006,
+      reason: "",
+      wasClean: false,
+      error: new HandshakeError("UNEXPECTED_STATUS", `${status}`, { status }),
+    });
+    const policy = new ReconnectPolicy({ initialDelay: 0 });
+    assert.equal(policy.next(answer(404)), undefined, "never open: a wrong URL");
+    const restarted = new ReconnectPolicy({ initialDelay: 0 });
+    restarted.opened();
+    assert.equal(restarted.next(drop)?.attempt, 1, "the drop of the restart");
+    assert.equal(restarted.next(answer(404))?.attempt, 2, "Asterisk before ARI has loaded");
+    assert.equal(restarted.next(answer(401)), undefined, "other 4xx answers still end it");
+    const custom = new ReconnectPolicy({ initialDelay: 0, shouldReconnect: isTransient });
+    custom.opened();
+    assert.equal(custom.next(answer(404)), undefined, "an application's rule is followed as is");
+  });
+
   it("restarts the count only after a connection stayed open resetAfter ms", async () => {
     const flapping = new ReconnectPolicy({ initialDelay: 0, resetAfter: 60_000 });
     assert.equal(flapping.next(drop)?.attempt, 1);
