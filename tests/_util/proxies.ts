@@ -195,6 +195,8 @@ export function startSquid(options: SquidOptions = {}): Promise<RunningProxy> {
         "shutdown_lifetime 0 seconds",
         "forwarded_for delete",
         "via off",
+        // Named after its port, so that `ready` knows it is this squid that answers there.
+        `visible_hostname rom-squid-${port}`,
       ];
       if (tls) {
         writeFileSync(file("cert.pem"), tls.cert);
@@ -221,8 +223,14 @@ export function startSquid(options: SquidOptions = {}): Promise<RunningProxy> {
       // cannot meet another squid's (a system one, or another test's).
       return ["-n", `rom${port}`, "-N", "-f", file("squid.conf")];
     },
-    async ready([port]) {
-      return /^server:\s*squid/im.test(await ask(port, "GET / HTTP/1.0\r\n\r\n"));
+    // Both ports answer as this squid: a port taken meanwhile by another test's daemon (free
+    // when chosen, bound by someone else first) makes it start again on new ports. Once a TLS
+    // port held by another squid had this one serve plain HTTP there ("wrong version number").
+    async ready([port, tlsPort]) {
+      const ours = (reply: string) => reply.includes(`rom-squid-${port}`);
+      const request = "GET / HTTP/1.0\r\n\r\n";
+      if (!ours(await ask(port, request))) return false;
+      return !tls || ours(await ask(tlsPort, request, true));
     },
     url: ([port]) => `http://127.0.0.1:${port}`,
   });
