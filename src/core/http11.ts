@@ -239,7 +239,7 @@ function headerValue(line: string, from: number, bytes: Uint8Array, lineStart: n
  * characters: a response whose `Date` (or `Server`, ...) is the one the previous response had
  * shares its string. Responses are kept for the connection's life, and connections opened in
  * the same second have the same `Date`: 48 B less per idle connection (Node.js 20, 2,000
- * connections to Bun.serve), for one string comparison per header.
+ * connections to the benchmark's echo server), for one string comparison per header.
  */
 const LAST_VALUES = new Map<string, string>();
 
