@@ -5,7 +5,7 @@
  * ended is handed to its owner, the {@linkcode WebSocketClient}, which reconnects or settles.
  * `ARCHITECTURE.md` §4 gives the call order it follows.
  *
- * Why one class of ~575 lines: reading, writing, the open and close timers and the end all turn
+ * Why one class of ~680 lines: reading, writing, the open and close timers and the end all turn
  * on the same few facts of one attempt (the protocol, the socket, whether reading is held, whether
  * it ended), and each path must see the others' changes at once (a read that ends the connection,
  * a close that must resume a held read). What stands alone has its own room: the transport
@@ -228,7 +228,6 @@ export class Connection implements ReadSink {
   // ---------------------------------------------------------------------------------------------
   // The socket's read sink.
 
-  /** A chunk arrived; false holds the socket until the application catches up. */
   /**
    * For pull sockets (Deno's): the rest of a large frame is read straight into its message
    * buffer, with no read buffer between: no slab to allocate (fresh pages), no copy out of it.
@@ -239,6 +238,7 @@ export class Connection implements ReadSink {
     return (this.#flags & READ_DONE) !== 0 ? undefined : this.protocol.readTarget(READ_TARGET_MIN);
   }
 
+  /** A chunk arrived; false holds the socket until the application catches up. */
   data(chunk: Uint8Array): boolean {
     if ((this.#flags & READ_DONE) !== 0) return false;
     this.#stats.wireBytesIn += chunk.length;
@@ -390,10 +390,9 @@ export class Connection implements ReadSink {
     // after the microtasks that deliver them to iterators (or to listeners added right after
     // connect() resolved, when the frames came with the handshake response), so that its
     // answers leave before the close frame. One timer per task that delivered messages.
-    if ((this.#flags & MESSAGE_ARRIVED) !== 0) protocol.messagesInFlight();
-    if (
-      ((this.#flags & MESSAGE_ARRIVED) !== 0 || protocol.held) && this.#resumeTimer === undefined
-    ) {
+    const delivered = (this.#flags & MESSAGE_ARRIVED) !== 0;
+    if (delivered) protocol.messagesInFlight();
+    if ((delivered || protocol.held) && this.#resumeTimer === undefined) {
       this.#resumeTimer = setTimeout(() => {
         this.#resumeTimer = undefined;
         protocol.messagesHandled();

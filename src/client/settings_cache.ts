@@ -14,7 +14,8 @@
  * `random`) by identity. Anything else (a `URL` object, a `Headers` instance, an extension
  * factory) is not compared: those clients get settings of their own. The environment
  * variables read for the proxy are read again and must be unchanged. Clients with `reconnect`
- * are not shared (the policy counts its client's attempts). The cache holds its settings weakly: it keeps nothing alive once the last client made with them is gone.
+ * are not shared (the policy counts its client's attempts). The cache holds its settings
+ * weakly: it keeps nothing alive once the last client made with them is gone.
  *
  * @module
  */

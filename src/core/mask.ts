@@ -114,6 +114,11 @@ export function applyMask(
  */
 function maskHead(data: Uint8Array, start: number, head: number, kb: number[]): number {
   for (let j = 0; j < head; j++) data[start + j] ^= kb[j];
+  return rotatedKeyWord(kb, head);
+}
+
+/** The key bytes `kb` as a 32-bit word (platform byte order), starting at key byte `head`. */
+function rotatedKeyWord(kb: number[], head: number): number {
   keyBytes[0] = kb[head & 3];
   keyBytes[1] = kb[(head + 1) & 3];
   keyBytes[2] = kb[(head + 2) & 3];
@@ -172,11 +177,7 @@ export function copyMasked(
   const kb = [key[keyAt], key[keyAt + 1], key[keyAt + 2], key[keyAt + 3]];
   const head = (4 - phase) & 3;
   for (let j = 0; j < head; j++) dst[dstAt + j] = src[j] ^ kb[j];
-  keyBytes[0] = kb[head & 3];
-  keyBytes[1] = kb[(head + 1) & 3];
-  keyBytes[2] = kb[(head + 2) & 3];
-  keyBytes[3] = kb[(head + 3) & 3];
-  const word = keyWord[0];
+  const word = rotatedKeyWord(kb, head);
   const count = (n - head) >>> 2;
   const from = new Uint32Array(src.buffer, src.byteOffset + head, count);
   const to = new Uint32Array(dst.buffer, dst.byteOffset + dstAt + head, count);

@@ -11,7 +11,7 @@
  * The work on received frames is split by job: `frame_reader.ts` parses headers and checks the
  * framing rules, `message.ts` joins the data frames, checks the limits and decodes text; this
  * module keeps the state machine (phases, handshake, control frames, closing handshake,
- * commands, held effects). Those stay together, ~760 lines, because they read and change the
+ * commands, held effects). Those stay together, ~780 lines, because they read and change the
  * same few fields (the phase, the close frames sent and received, the queued writes and events):
  * split, each piece would reach into the others' state.
  *
