@@ -22,6 +22,19 @@ export interface PausableSource {
  */
 const NO_CHUNKS: Uint8Array[] = [];
 
+// Bits of `ReadQueue.#flags`: one field instead of five booleans, 32 B less per connection on
+// Node.js 20, whose fields take 8 bytes.
+/** The stream ended (EOF). */
+const ENDED = 1;
+/** The source is paused (too many bytes queued). */
+const PAUSED = 2;
+/** The sink returned false from `data`. */
+const HELD = 4;
+/** A delivery to the sink is in progress (no nested deliveries). */
+const DELIVERING = 8;
+/** The end or the error went to the sink. */
+const FINISHED = 16;
+
 /**
  * Bridges a push-style socket (events or callbacks) to the `Socket` reading contract: chunks wait
  * in a queue until `read()` takes them, or go straight to a {@linkcode ReadSink} once one listens.
@@ -33,20 +46,14 @@ export class ReadQueue {
   #chunks: Uint8Array[] = NO_CHUNKS;
   #head = 0;
   #bytes = 0;
-  #ended = false;
+  /** The bits above. */
+  #flags = 0;
   #error: Error | undefined;
   #waiter:
     | { resolve: (chunk: Uint8Array | null) => void; reject: (error: Error) => void }
     | undefined;
-  #paused = false;
   readonly #source: PausableSource;
   #sink: ReadSink | undefined;
-  /** The sink returned false from `data`. */
-  #held = false;
-  /** A delivery to the sink is in progress (no nested deliveries). */
-  #delivering = false;
-  /** The end or the error went to the sink. */
-  #finished = false;
 
   /**
    * `source` is paused above the high-water mark and resumed once the queue is drained (the
@@ -60,16 +67,18 @@ export class ReadQueue {
   push(chunk: Uint8Array): void {
     const sink = this.#sink;
     if (sink !== undefined) {
-      if (!this.#held && !this.#delivering && this.#head === this.#chunks.length) {
+      if ((this.#flags & (HELD | DELIVERING)) === 0 && this.#head === this.#chunks.length) {
         // The common case: straight to the sink, no queueing.
-        this.#delivering = true;
+        this.#flags |= DELIVERING;
         try {
-          if (sink.data(chunk) === false) this.#held = true;
+          if (sink.data(chunk) === false) this.#flags |= HELD;
         } finally {
-          this.#delivering = false;
+          this.#flags &= ~DELIVERING;
         }
         // What arrived during that delivery (a chunk, the end, an error) goes out now.
-        if (this.#head < this.#chunks.length || this.#ended || this.#error) this.#drain();
+        if (this.#head < this.#chunks.length || (this.#flags & ENDED) !== 0 || this.#error) {
+          this.#drain();
+        }
         return;
       }
     } else {
@@ -83,15 +92,15 @@ export class ReadQueue {
     if (this.#chunks === NO_CHUNKS) this.#chunks = [];
     this.#chunks.push(chunk);
     this.#bytes += chunk.length;
-    if (!this.#paused && this.#bytes > READ_HIGH_WATER_MARK) {
-      this.#paused = true;
+    if ((this.#flags & PAUSED) === 0 && this.#bytes > READ_HIGH_WATER_MARK) {
+      this.#flags |= PAUSED;
       this.#source.pause?.();
     }
   }
 
   /** The stream ended (EOF). */
   end(): void {
-    this.#ended = true;
+    this.#flags |= ENDED;
     if (this.#sink) return this.#drain();
     const waiter = this.#waiter;
     if (waiter && this.#head === this.#chunks.length) {
@@ -102,7 +111,7 @@ export class ReadQueue {
 
   /** The stream failed; queued chunks are still delivered first. */
   fail(error: Error): void {
-    if (this.#ended || this.#error) return;
+    if ((this.#flags & ENDED) !== 0 || this.#error) return;
     this.#error = error;
     if (this.#sink) return this.#drain();
     const waiter = this.#waiter;
@@ -116,7 +125,7 @@ export class ReadQueue {
   read(): Promise<Uint8Array | null> {
     if (this.#head < this.#chunks.length) return Promise.resolve(this.#take());
     if (this.#error) return Promise.reject(this.#error);
-    if (this.#ended) return Promise.resolve(null);
+    if ((this.#flags & ENDED) !== 0) return Promise.resolve(null);
     if (this.#waiter) throw new Error("Socket.read() called while a read is pending");
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
@@ -134,7 +143,7 @@ export class ReadQueue {
 
   /** See `Socket.resumeReading`. */
   resumeReading(): void {
-    this.#held = false;
+    this.#flags &= ~HELD;
     this.#drain();
   }
 
@@ -144,8 +153,8 @@ export class ReadQueue {
     if (this.#head === this.#chunks.length) {
       this.#chunks = NO_CHUNKS;
       this.#head = 0;
-      if (this.#paused) {
-        this.#paused = false;
+      if ((this.#flags & PAUSED) !== 0) {
+        this.#flags &= ~PAUSED;
         this.#source.resume?.();
       }
     }
@@ -155,23 +164,23 @@ export class ReadQueue {
   /** Delivers queued chunks, then the end or the error, until the sink holds. */
   #drain(): void {
     const sink = this.#sink;
-    if (sink === undefined || this.#delivering) return;
-    this.#delivering = true;
+    if (sink === undefined || (this.#flags & DELIVERING) !== 0) return;
+    this.#flags |= DELIVERING;
     try {
-      while (!this.#held && this.#head < this.#chunks.length) {
-        if (sink.data(this.#take()) === false) this.#held = true;
+      while ((this.#flags & HELD) === 0 && this.#head < this.#chunks.length) {
+        if (sink.data(this.#take()) === false) this.#flags |= HELD;
       }
-      if (!this.#held && !this.#finished && this.#head === this.#chunks.length) {
+      if ((this.#flags & (HELD | FINISHED)) === 0 && this.#head === this.#chunks.length) {
         if (this.#error) {
-          this.#finished = true;
+          this.#flags |= FINISHED;
           sink.error(this.#error);
-        } else if (this.#ended) {
-          this.#finished = true;
+        } else if ((this.#flags & ENDED) !== 0) {
+          this.#flags |= FINISHED;
           sink.end();
         }
       }
     } finally {
-      this.#delivering = false;
+      this.#flags &= ~DELIVERING;
     }
   }
 }

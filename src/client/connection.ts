@@ -117,7 +117,6 @@ export class Connection implements ReadSink {
    */
   #flags = 0;
   readonly #owner: ConnectionOwner;
-  readonly #stats: Counters;
   /** Aborts the connection attempt (released once the socket is connected). */
   #abort: AbortController | undefined = new AbortController();
   #error: WebSocketError | undefined;
@@ -146,7 +145,6 @@ export class Connection implements ReadSink {
   /** @throws {ArgumentError} invalid headers, subprotocols or limits (checked by the protocol). */
   constructor(owner: ConnectionOwner, attempt: number) {
     this.#owner = owner;
-    this.#stats = owner.stats;
     this.attempt = attempt;
     const { plan, base } = owner.settings;
     this.target = plan?.target;
@@ -241,7 +239,7 @@ export class Connection implements ReadSink {
   /** A chunk arrived; false holds the socket until the application catches up. */
   data(chunk: Uint8Array): boolean {
     if ((this.#flags & READ_DONE) !== 0) return false;
-    this.#stats.wireBytesIn += chunk.length;
+    this.#owner.stats.wireBytesIn += chunk.length;
     const keepalive = this.#keepalive;
     if (keepalive?.watchesIdle) keepalive.lastFrameAt = performance.now();
     try {
@@ -423,7 +421,7 @@ export class Connection implements ReadSink {
     const owner = this.#owner;
     switch (event.type) {
       case "message": {
-        const stats = this.#stats;
+        const stats = this.#owner.stats;
         stats.messagesIn++;
         stats.bytesIn += event.size;
         this.#flags |= MESSAGE_ARRIVED;
@@ -478,7 +476,7 @@ export class Connection implements ReadSink {
     const socket = this.socket;
     if (writes.length === 0 || !socket) return RESOLVED;
     let last: Promise<void> = RESOLVED;
-    const stats = this.#stats;
+    const stats = this.#owner.stats;
     for (let i = 0; i < writes.length; i++) {
       const frame = writes[i];
       stats.wireBytesOut += frame.length;
@@ -557,7 +555,7 @@ export class Connection implements ReadSink {
     } else {
       framed = this.protocol.sendText(payload, { fragmentSize, compressed });
     }
-    const stats = this.#stats;
+    const stats = this.#owner.stats;
     stats.messagesOut++;
     stats.bytesOut += size ?? framed;
   }

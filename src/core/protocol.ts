@@ -124,6 +124,26 @@ const EMPTY = new Uint8Array(0);
  */
 const NO_HEADERS: Array<readonly [string, string]> = [];
 const NO_OFFERS: string[] = [];
+
+/** Bits of `ClientProtocol#messageState`. */
+const MESSAGES_PENDING = 1;
+const MESSAGES_IN_FLIGHT = 2;
+
+/** What `ClientProtocol` needs only until the handshake ends. */
+interface HandshakeState {
+  readonly options: ClientProtocolOptions;
+  readonly maxMessageSize: number;
+  readonly maxFragments: number;
+  /** Validated request headers, until the request is built. */
+  headers: Array<readonly [string, string]>;
+  /** The extension offers, checked, until the request is built. */
+  offers: string[];
+  /** Reads the response head, once the request is queued. */
+  http: HttpResponseParser | undefined;
+  /** The body of a refused handshake, being read for the error report. */
+  refused: RefusedResponse | undefined;
+  requestSent: boolean;
+}
 const NO_EXTENSIONS: Extension[] = [];
 /** The event and write queues between batches (never written; the next push makes a list). */
 const NO_EVENTS: ProtocolEvent[] = [];
@@ -164,16 +184,13 @@ export class ClientProtocol {
   /** Whether the server ended the TCP stream. */
   eofReceived = false;
 
-  /** Needed until the handshake is over, then released. */
-  #options: ClientProtocolOptions | undefined;
+  /**
+   * What only the handshake needs, in one object dropped when it ends (opened, refused or
+   * failed): eight fields of their own would cost 56 B more for every open connection.
+   */
+  #handshake: HandshakeState | undefined;
   readonly #key: string;
   readonly #keys: MaskKeyPool;
-  readonly #maxMessageSize: number;
-  readonly #maxFragments: number;
-  /** Validated request headers, until the request is built. */
-  #headers: Array<readonly [string, string]> = NO_HEADERS;
-  /** The extension offers, checked, until the request is built. */
-  #offers: string[];
 
   /** {@linkcode NO_EVENTS} when empty: push with `#event`. */
   #events: ProtocolEvent[] = NO_EVENTS;
@@ -183,10 +200,6 @@ export class ClientProtocol {
   #pongsQueued = 0;
   #lastPong = -1;
   #phase = Phase.HEAD;
-  #http: HttpResponseParser | undefined;
-  /** The body of a refused handshake, being read for the error report. */
-  #refused: RefusedResponse | undefined;
-  #requestSent = false;
 
   /** Reads frames once the handshake succeeded: data frames to `#messages`, the rest here. */
   #reader: FrameReader | undefined;
@@ -209,7 +222,7 @@ export class ClientProtocol {
     message(data: string | Uint8Array, size: number): void {
       const protocol = this.#protocol;
       protocol.#event({ type: "message", data, size });
-      protocol.#messagesPending = true;
+      protocol.#messageState |= MESSAGES_PENDING;
     }
     error(error: ProtocolError): void {
       this.#protocol.#failPeer(error);
@@ -222,10 +235,12 @@ export class ClientProtocol {
   // Outgoing fragmented message in progress (0 when none).
   #sendingOpcode = 0;
 
-  /** Message events produced and not yet taken by `takeEvents`. */
-  #messagesPending = false;
-  /** Message events taken but, the driver says, not yet handled (`messagesInFlight`). */
-  #messagesInFlight = false;
+  /**
+   * {@linkcode MESSAGES_PENDING}: message events produced and not yet taken by `takeEvents`;
+   * {@linkcode MESSAGES_IN_FLIGHT}: taken but, the driver says, not yet handled
+   * (`messagesInFlight`). Bits of one field, not two booleans: 8 B less per connection.
+   */
+  #messageState = 0;
   /** The effect of a close frame or a peer error, waiting until earlier messages are handled. */
   #held: (() => void) | undefined;
 
@@ -245,32 +260,42 @@ export class ClientProtocol {
       ClientProtocol.#shapeKeeper = null; // the keeper itself makes none
       ClientProtocol.#shapeKeeper = new ClientProtocol({ host: "localhost", path: "/" });
     }
-    this.#options = options;
     const random = options.random ?? webCryptoRandom;
     this.#key = generateKey(random);
     // A random source given for tests gets its own pool; the default one is shared.
     this.#keys = options.random ? new MaskKeyPool(random) : sharedMaskKeyPool();
-    this.#maxMessageSize = positiveInteger(
+    const maxMessageSize = positiveInteger(
       options.maxMessageSize ?? DEFAULTS.maxMessageSize,
       "maxMessageSize",
     );
-    this.#maxFragments = positiveInteger(
+    const maxFragments = positiveInteger(
       options.maxFragments ?? DEFAULTS.maxFragments,
       "maxFragments",
     );
+    let headers: Array<readonly [string, string]> = NO_HEADERS;
     for (const [name, value] of options.headers ?? []) {
       validateHeader(name, value);
-      if (this.#headers === NO_HEADERS) this.#headers = [];
-      this.#headers.push([name, value]);
+      if (headers === NO_HEADERS) headers = [];
+      headers.push([name, value]);
     }
     validateProtocols(options.protocols ?? []);
     validateRequestTarget(options.host, options.path);
     // Asked for here, not in sendRequest, so that a bad offer throws where misuse is reported.
-    this.#offers = (options.extensions ?? []).map((f) => {
+    const offers = (options.extensions ?? []).map((f) => {
       const offer = f.offer();
       validateOffer(offer);
       return offer;
     });
+    this.#handshake = {
+      options,
+      maxMessageSize,
+      maxFragments,
+      headers,
+      offers,
+      http: undefined,
+      refused: undefined,
+      requestSent: false,
+    };
   }
 
   /** The `Sec-WebSocket-Key` sent in the request. */
@@ -310,7 +335,7 @@ export class ClientProtocol {
   /** Returns and forgets the events produced since the last call. */
   takeEvents(): ProtocolEvent[] {
     const events = this.#events;
-    this.#messagesPending = false;
+    this.#messageState &= ~MESSAGES_PENDING;
     if (events.length === 0) return events;
     this.#events = NO_EVENTS;
     return events;
@@ -351,17 +376,17 @@ export class ClientProtocol {
    * the close frame leave before the echo of the message before it.
    */
   messagesInFlight(): void {
-    this.#messagesInFlight = true;
+    this.#messageState |= MESSAGES_IN_FLIGHT;
   }
 
   /** The application has had its turn with the messages taken (see `messagesInFlight`). */
   messagesHandled(): void {
-    this.#messagesInFlight = false;
+    this.#messageState &= ~MESSAGES_IN_FLIGHT;
   }
 
   /** Applies `effect` now, or after the pending message events have been handled. */
   #afterMessages(effect: () => void): void {
-    if (this.#messagesPending || this.#messagesInFlight) {
+    if (this.#messageState !== 0) {
       this.#held = effect;
       this.#phase = Phase.DISCARD; // nothing after this frame is processed anyway
     } else {
@@ -409,36 +434,40 @@ export class ClientProtocol {
 
   /** Queues the opening request. Call once, first. */
   sendRequest(): void {
-    if (this.#requestSent) throw new InvalidStateError("NOT_CONNECTING", "request already sent");
-    this.#requestSent = true;
-    const options = this.#options!;
+    const handshake = this.#handshake;
+    if (!handshake) throw new InvalidStateError("NOT_CONNECTING", "the handshake is over");
+    if (handshake.requestSent) {
+      throw new InvalidStateError("NOT_CONNECTING", "request already sent");
+    }
+    handshake.requestSent = true;
+    const options = handshake.options;
     this.#write(buildRequest({
       host: options.host,
       path: options.path,
       key: this.#key,
-      headers: this.#headers,
+      headers: handshake.headers,
       protocols: options.protocols,
-      extensions: this.#offers,
+      extensions: handshake.offers,
     }));
-    this.#headers = NO_HEADERS;
-    this.#offers = NO_OFFERS;
-    this.#http = new HttpResponseParser(options);
+    handshake.headers = NO_HEADERS;
+    handshake.offers = NO_OFFERS;
+    handshake.http = new HttpResponseParser(options);
   }
 
-  #receiveHead(chunk: Uint8Array): Uint8Array | undefined {
+  #receiveHead(handshake: HandshakeState, chunk: Uint8Array): Uint8Array | undefined {
     let response: HttpResponse | undefined;
     try {
-      response = this.#http!.push(chunk);
+      response = handshake.http!.push(chunk);
     } catch (error) {
       this.#failHandshake(error as HandshakeError);
       return undefined;
     }
     if (!response) return undefined;
-    const rest = this.#http!.rest;
-    this.#http = undefined;
+    const rest = handshake.http!.rest;
+    handshake.http = undefined;
     this.response = response;
     if (response.status !== 101) {
-      this.#refused = new RefusedResponse(response, this.#key);
+      handshake.refused = new RefusedResponse(response, this.#key);
       this.#phase = Phase.ERROR_BODY;
       this.#receiveErrorBody(rest);
       return undefined;
@@ -446,17 +475,17 @@ export class ClientProtocol {
     try {
       const result = checkResponse(response, {
         key: this.#key,
-        protocols: this.#options!.protocols,
-        extensionFactories: this.#options!.extensions,
+        protocols: handshake.options.protocols,
+        extensionFactories: handshake.options.extensions,
       });
-      this.#options = undefined;
+      this.#handshake = undefined;
       this.protocol = result.protocol;
       if (result.extensions.length > 0) this.extensions = result.extensions;
       const extension = result.extensions.find((e) => e.rsvBits !== 0);
       const handlers = new ClientProtocol.#Handlers(this);
       this.#messages = new MessageAssembler(handlers, {
-        maxMessageSize: this.#maxMessageSize,
-        maxFragments: this.#maxFragments,
+        maxMessageSize: handshake.maxMessageSize,
+        maxFragments: handshake.maxFragments,
         extension,
       });
       this.#reader = new FrameReader(this.#messages, handlers, {
@@ -480,13 +509,14 @@ export class ClientProtocol {
   }
 
   #receiveErrorBody(chunk: Uint8Array): void {
-    this.#refused!.push(chunk);
-    if (this.#refused!.complete) this.#refuse();
+    const refused = this.#handshake!.refused!;
+    refused.push(chunk);
+    if (refused.complete) this.#refuse();
   }
 
   #refuse(): void {
-    const error = this.#refused!.error();
-    this.#refused = undefined;
+    const error = this.#handshake!.refused!.error();
+    this.#handshake = undefined;
     if (error !== undefined) this.#failHandshake(error);
   }
 
@@ -495,7 +525,7 @@ export class ClientProtocol {
     this.failure ??= error;
     this.state = ReadyState.CLOSED;
     this.#phase = Phase.DISCARD;
-    this.#http = undefined;
+    this.#handshake = undefined;
     this.#event({ type: "error", error });
   }
 
@@ -522,8 +552,11 @@ export class ClientProtocol {
     if (chunk.length === 0) return;
     switch (this.#phase) {
       case Phase.HEAD: {
-        if (!this.#http) throw new InvalidStateError("NOT_CONNECTING", "sendRequest() not called");
-        const rest = this.#receiveHead(chunk);
+        const handshake = this.#handshake;
+        if (!handshake?.http) {
+          throw new InvalidStateError("NOT_CONNECTING", "sendRequest() not called");
+        }
+        const rest = this.#receiveHead(handshake, chunk);
         if (rest !== undefined && rest.length > 0) this.#reader!.read(rest);
         return;
       }
