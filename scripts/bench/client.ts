@@ -53,6 +53,8 @@ interface Args {
   seconds: number;
   warmup: number;
   compress: boolean;
+  /** With `compress`: send uncompressed (ours and ws), as the built-in clients always do. */
+  sendPlain: boolean;
   conns: number;
   checkEvery: number;
   /** How text payloads are made: `fixed` (one body, sequence numbers concatenated at both ends),
@@ -82,6 +84,7 @@ function parseArgs(argv: readonly string[]): Args {
     seconds: Number(value("--seconds", "2")),
     warmup: Number(value("--warmup", "0.5")),
     compress: argv.includes("--compress"),
+    sendPlain: argv.includes("--send-plain"),
     conns: Number(value("--conns", "1000")),
     checkEvery: Number(value("--check-every", "16")),
     shape: value("--shape", "fixed") as Shape,
@@ -397,13 +400,19 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined>
 /** How `rom` is loaded and driven (set from the arguments in `main`). */
 const romMode = { module: "", iterate: false };
 
+/** `--send-plain`: compression negotiated, but messages of any size sent uncompressed. */
+const plainSends = { on: false };
+
 const openRom: Opener = async (url, sink, compress) => {
   // The bundled source by default; `--rom-module` imports a file at run time instead (the
   // TypeScript source as JSR users get it, on Deno and Bun).
   const mod: typeof import("../../mod.ts") = romMode.module
     ? await import(romMode.module)
     : await import("../../mod.ts");
-  const ws = await mod.connect(url, { compression: compress, pingInterval: 0 });
+  const ws = await mod.connect(url, {
+    compression: compress && plainSends.on ? { threshold: Infinity } : compress,
+    pingInterval: 0,
+  });
   ws.addEventListener("close", (e) => sink.closed(`close ${e.code}`));
   if (romMode.iterate) {
     // Application code of the plainest kind: `for await` over the messages, `await send()`.
@@ -460,7 +469,7 @@ function openWs(impl: Impl): Opener {
     const { module, label } = await loadWs(impl);
     const WebSocketClass = module.default.WebSocket ?? module.default;
     const ws = new WebSocketClass(url, {
-      perMessageDeflate: compress,
+      perMessageDeflate: compress && plainSends.on ? { threshold: Infinity } : compress,
       maxPayload: 64 * 1024 * 1024,
     });
     await new Promise<void>((resolve, reject) => {
@@ -1045,6 +1054,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   romMode.module = args.romModule;
   romMode.iterate = args.iterate;
+  plainSends.on = args.sendPlain;
   const deadline = (args.warmup + args.seconds + 60) * 1000;
   setTimeout(() => fail(`timed out after ${deadline / 1000} s`), deadline);
   const report = args.workload === "idle" ? await runIdle(args) : await runEcho(args);

@@ -234,6 +234,19 @@ function workloads(quick: boolean): WorkloadDef[] {
     // measured 22k / 61k, 1 s and 1 s 56k / 67k, 2 s and 1 s 56k / 66k.
     ...(quick ? timing(KiB, quick) : { warmup: 1, seconds: 1 }),
   });
+  if (!quick) {
+    list.push({
+      id: "deflate-recv-text-1k",
+      kind: "pipe",
+      size: KiB,
+      binary: false,
+      compress: true,
+      sendPlain: true,
+      window: 100,
+      warmup: 1,
+      seconds: 1,
+    });
+  }
   list.push({
     id: `idle-${quick ? 200 : 1000}`,
     kind: "idle",
@@ -421,6 +434,7 @@ async function runSample(
     "--conns",
     String(w.conns ?? 0),
     ...(w.compress ? ["--compress"] : []),
+    ...(w.sendPlain ? ["--send-plain"] : []),
     ...(w.shape ? ["--shape", w.shape] : []),
     ...(w.iterate && impl === "rom" ? ["--iterate"] : []),
     ...(w.source && impl === "rom" ? ["--rom-module", ctx.sourceModule] : []),
