@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { describe, it } from "node:test";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { connect, ProtocolError } from "../../mod.ts";
+import { connect, type DeflateOptions, ProtocolError } from "../../mod.ts";
 import { guarded, waitFor, withTimeout } from "../_util/async.ts";
 import { frame, Op, startHostileServer } from "../_util/hostile.ts";
 import { runtimeName, startEchoServer } from "../_util/servers.ts";
@@ -162,6 +162,61 @@ describe("permessage-deflate against crafted peers", () => {
       assert.deepEqual(pongs.map((f) => new TextDecoder().decode(f.payload)), ["p1", "p2"]);
       assert.ok(pongs.every((f) => f.rsv === 0), "control frames are never compressed");
       assert.equal((await withTimeout(client.close(), STEP, "close")).wasClean, true);
+    }),
+  );
+
+  it(
+    "threshold: Infinity inflates what the server compressed and sends every message plain",
+    guarded(async (scope) => {
+      const incoming = "incoming ".repeat(500);
+      const raw = deflateRawSync(new TextEncoder().encode(incoming), { finishFlush: 2 });
+      const server = scope.use(
+        await startHostileServer({
+          extraHeaders: ACCEPT_DEFLATE,
+          afterHandshake: frame(Op.TEXT, raw.subarray(0, raw.length - 4), { rsv: 4 }),
+          onClientClose: "reply-and-end",
+        }),
+      );
+      const outgoing = "outgoing ".repeat(8000); // 72 KB: far over the default threshold
+      const sent: Record<string, { rsv: number; text: string }> = {};
+      const runs: Array<[string, DeflateOptions]> = [
+        ["plain", { threshold: Infinity }],
+        ["default", {}],
+      ];
+      for (const [name, compression] of runs) {
+        const client = await open(scope, server.url("/"), { compression });
+        assert.match(client.extensions, /permessage-deflate/, name);
+        assert.equal(await nextMessage(client[Symbol.asyncIterator](), name), incoming, name);
+        await withTimeout(client.send(outgoing), STEP, `${name} send`);
+        const connection = await server.connection(name === "plain" ? 0 : 1);
+        // The message's frames: the text frame and its continuations, up to the final one.
+        const message = () => {
+          const start = connection.frames.findIndex((f) => f.opcode === Op.TEXT);
+          const end = connection.frames.findIndex((f, i) => i >= start && f.fin);
+          return start < 0 || end < 0 ? undefined : connection.frames.slice(start, end + 1);
+        };
+        await waitFor(() => message() !== undefined, STEP, `${name}: the text message`);
+        const frames = message()!.filter((f) => f.opcode === Op.TEXT || f.opcode === 0);
+        const length = frames.reduce((n, f) => n + f.payload.length, 0);
+        const payload = new Uint8Array(length + 4);
+        let at = 0;
+        for (const f of frames) {
+          payload.set(f.payload, at);
+          at += f.payload.length;
+        }
+        payload.set([0, 0, 0xff, 0xff], length); // RFC 7692 §7.2.2
+        sent[name] = {
+          rsv: frames[0].rsv,
+          text: new TextDecoder().decode(
+            frames[0].rsv === 0
+              ? payload.subarray(0, length)
+              : inflateRawSync(payload, { finishFlush: 2 }),
+          ),
+        };
+        assert.equal((await withTimeout(client.close(), STEP, `${name} close`)).wasClean, true);
+      }
+      assert.deepEqual(sent.plain, { rsv: 0, text: outgoing }, "RSV1 clear, the payload as is");
+      assert.deepEqual(sent.default, { rsv: 4, text: outgoing }, "RSV1 set, deflated");
     }),
   );
 
