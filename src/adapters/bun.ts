@@ -7,7 +7,7 @@
  * @module
  */
 
-import { concatBytes } from "../core/bytes.ts";
+import { joinBytes } from "../core/bytes.ts";
 import { NetworkError } from "../core/errors.ts";
 import { type DrainWaiters, settleDrain, waitForDrain } from "./drain.ts";
 import { throwIfAborted, toNetworkError } from "./net_errors.ts";
@@ -372,7 +372,7 @@ export class BunAdapterSocket implements Socket {
     this.#queued -= size;
     if (this.#closed) return;
     // A failed write also closes the socket: it is reported there.
-    this.#writeNow(concatBytes(batch, size)).catch(() => {});
+    this.#writeNow(joinBytes(batch, size)).catch(() => {});
     // Sends that waited on the batch.
     if (this.#queued <= WRITE_HIGH_WATER_MARK) settleDrain(this.#drainWaiters);
   }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { concatBytes } from "../core/bytes.ts";
+import { joinBytes } from "../core/bytes.ts";
 import { NetworkError } from "../core/errors.ts";
 import { type DrainWaiters, settleDrain, waitForDrain } from "./drain.ts";
 import { throwIfAborted, toNetworkError } from "./net_errors.ts";
@@ -341,7 +341,7 @@ export class DenoSocket implements Socket {
         let chunk: Uint8Array;
         if (this.#queue.length > 1 && this.#queued <= MAX_READ && this.#callbacks === 0) {
           // Coalesce small queued frames into one write (one syscall).
-          chunk = concatBytes(this.#queue as Uint8Array[], this.#queued);
+          chunk = joinBytes(this.#queue as Uint8Array[], this.#queued);
           this.#queue = [chunk];
         } else {
           chunk = next;

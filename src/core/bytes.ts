@@ -20,6 +20,23 @@ export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint
 }
 
 /**
+ * `chunks` as one buffer for a single write: a view spanning them when they lie end to end in
+ * one `ArrayBuffer` (frames carved one after another from a slab, which is never written twice),
+ * else a copy ({@linkcode concatBytes}). The result may share memory with the chunks.
+ */
+export function joinBytes(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const first = chunks[0];
+  const buffer = first.buffer;
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < chunks.length; i++) {
+    const c = chunks[i];
+    if (c.buffer !== buffer || c.byteOffset !== end) return concatBytes(chunks, total);
+    end += c.length;
+  }
+  return new Uint8Array(buffer, first.byteOffset, end - first.byteOffset);
+}
+
+/**
  * `text` as one byte per UTF-16 code unit (ISO-8859-1). For text known to be Latin-1 or ASCII,
  * such as an HTTP request head; higher code units are truncated to their low byte.
  */

@@ -1,5 +1,5 @@
 /**
- * Tests of `src/core/bytes.ts`: concatenation, Latin-1 both ways, base64 (RFC 4648) and the Basic
+ * Tests of `src/core/bytes.ts`: concatenation (copied, or joined in place), Latin-1 both ways, base64 (RFC 4648) and the Basic
  * credentials of a URL's userinfo (RFC 7617).
  */
 
@@ -10,10 +10,58 @@ import {
   base64,
   basicCredentials,
   concatBytes,
+  joinBytes,
   latin1Decode,
   latin1Encode,
 } from "../../src/core/bytes.ts";
 import { hex, latin1, patternBytes, toHex } from "../_util/fixtures.ts";
+
+describe("joinBytes", () => {
+  const slab = patternBytes(64, 7);
+
+  it("spans chunks that lie end to end in one buffer with one view, no copy", () => {
+    const parts = [slab.subarray(3, 10), slab.subarray(10, 10), slab.subarray(10, 30)];
+    const joined = joinBytes(parts, 27);
+    assert.equal(joined.buffer, slab.buffer, "the slab's memory");
+    assert.equal(joined.byteOffset, 3);
+    assert.equal(joined.length, 27);
+    assert.deepEqual(joined, slab.slice(3, 30));
+  });
+
+  it("copies when a chunk is out of place, from another buffer, or overlaps", () => {
+    const cases: Array<[string, Uint8Array[]]> = [
+      ["a gap", [slab.subarray(0, 4), slab.subarray(5, 9)]],
+      ["out of order", [slab.subarray(4, 8), slab.subarray(0, 4)]],
+      ["another buffer", [slab.subarray(0, 4), patternBytes(4, 9)]],
+      ["overlapping", [slab.subarray(0, 6), slab.subarray(4, 8)]],
+    ];
+    for (const [name, parts] of cases) {
+      const total = parts.reduce((n, p) => n + p.length, 0);
+      const joined = joinBytes(parts, total);
+      assert.notEqual(joined.buffer, slab.buffer, name);
+      assert.deepEqual(joined, concatBytes(parts), name);
+    }
+  });
+
+  it("agrees with concatBytes on any split of any buffers (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(40), fc.nat(40), fc.boolean()), { minLength: 1, maxLength: 8 }),
+        (specs) => {
+          let at = 0;
+          const parts = specs.map(([skip, length, own]) => {
+            if (own) return patternBytes(length, skip);
+            const start = Math.min(at + (skip % 3 === 0 ? 0 : skip), 64);
+            at = Math.min(start + length, 64);
+            return slab.subarray(start, at);
+          });
+          const total = parts.reduce((n, p) => n + p.length, 0);
+          assert.deepEqual(joinBytes(parts, total), concatBytes(parts));
+        },
+      ),
+    );
+  });
+});
 
 describe("concatBytes", () => {
   it("joins the chunks in order", () => {
