@@ -34,6 +34,9 @@
  * @module
  */
 
+import { delay } from "../../tests/_util/async.ts";
+import { freePort } from "../../tests/_util/ports.ts";
+
 // ---------------------------------------------------------------------------------------------
 // Constants
 
@@ -288,16 +291,6 @@ async function output(command: string[]): Promise<string> {
   return text;
 }
 
-/** A free TCP port on the loopback interface. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 // ---------------------------------------------------------------------------------------------
 // Fuzzing server queries (with the runtime's own WebSocket)
 
@@ -438,7 +431,7 @@ async function runAgent(runtime: Runtime, options: Options): Promise<AgentRun> {
   const share = await compressionShare(runtime, options);
   const full = options.full.has(runtime.name) || share !== undefined;
   const template = JSON.parse(await Deno.readTextFile(`${ROOT}/conformance/fuzzingserver.json`));
-  const port = freePort();
+  const port = await freePort();
   const base = `ws://127.0.0.1:${port}`;
   const excluded = [
     ...(share ? share.others : full ? [] : DEFAULT_EXCLUDE),

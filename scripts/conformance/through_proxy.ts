@@ -26,6 +26,8 @@
  * @module
  */
 
+import { delay } from "../../tests/_util/async.ts";
+import { freePort } from "../../tests/_util/ports.ts";
 import { startMicrosocks, startNginxTls } from "../../tests/_util/proxies.ts";
 import { startTinyproxy } from "../../tests/_util/tinyproxy.ts";
 import { makeCertificates } from "../../tests/_util/tls.ts";
@@ -121,16 +123,6 @@ function parseOptions(args: string[]): Options {
   return options;
 }
 
-/** A free TCP port on the loopback interface. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Starts `command` with its output in the file `log`. */
 function spawnLogged(command: string[], cwd: string, log: string) {
   const file = Deno.openSync(log, { write: true, create: true, truncate: true });
@@ -185,7 +177,7 @@ async function runOne(route: string, runtime: string, options: Options): Promise
   await Deno.remove(dir, { recursive: true }).catch(() => {});
   await Deno.mkdir(dir, { recursive: true });
   const agent = `rom-websocket-${runtime}`;
-  const port = freePort();
+  const port = await freePort();
   const base = `ws://127.0.0.1:${port}`;
   const template = JSON.parse(await Deno.readTextFile(`${ROOT}/conformance/fuzzingserver.json`));
   const spec = {

@@ -29,10 +29,11 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import process from "node:process";
+import { delay } from "./async.ts";
+import { freePort } from "./ports.ts";
 
 /** Options of {@link startAsterisk}. */
 export interface StartAsteriskOptions {
@@ -255,24 +256,6 @@ function checkValue(name: string, value: string, pattern: RegExp): string {
     throw new Error(`startAsterisk: invalid ${name} ${JSON.stringify(value)}`);
   }
   return value;
-}
-
-/** Asks the OS for a free TCP port on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => port > 0 ? resolve(port) : reject(new Error("no free port")));
-    });
-  });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function tail(text: string, lines = 40): string {

@@ -13,12 +13,13 @@
 
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect as connectTcp, createServer } from "node:net";
+import { connect as connectTcp } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { connect as connectTls } from "node:tls";
 import { delay } from "./async.ts";
+import { freePort } from "./ports.ts";
 
 /** A running proxy (or terminator). */
 export interface RunningProxy {
@@ -50,14 +51,6 @@ export function binaryOf(kind: keyof typeof PROXY_BINARIES): string | undefined 
 /** The kinds among `kinds` whose binary is missing. */
 export function missingProxies(...kinds: (keyof typeof PROXY_BINARIES)[]): string[] {
   return kinds.filter((kind) => !binaryOf(kind));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Sends `request` to the port and resolves with what came back within 2 s (latin1). */

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { delay } from "./async.ts";
 import { CLOSE_DROP, CLOSE_NORMAL, FAIL, MESSAGE, OPEN, SOURCE } from "./rom_contract.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -161,10 +162,6 @@ function throws(fn: () => unknown, cls: ErrorClass, code: string, label: string)
     return;
   }
   throw new Error(`${label}: did not throw`);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Resolves like `promise`, or rejects naming `label` once `ms` passed. */

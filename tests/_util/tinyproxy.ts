@@ -7,10 +7,11 @@
 
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect as connectTcp, createServer } from "node:net";
+import { connect as connectTcp } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { delay } from "./async.ts";
+import { freePort } from "./ports.ts";
 
 /** The tinyproxy binary, or undefined when it is not installed. */
 export function tinyproxyPath(): string | undefined {
@@ -29,14 +30,6 @@ export interface Tinyproxy {
   stop(): Promise<void>;
   /** Its log so far. */
   log(): string;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 // Asks whatever listens on the port who it is: tinyproxy answers a bare request with an error
