@@ -11,7 +11,7 @@
  * The work on received frames is split by job: `frame_reader.ts` parses headers and checks the
  * framing rules, `message.ts` joins the data frames, checks the limits and decodes text; this
  * module keeps the state machine (phases, handshake, control frames, closing handshake,
- * commands, held effects). Those stay together, ~780 lines, because they read and change the
+ * commands, held effects). Those stay together, ~820 lines, because they read and change the
  * same few fields (the phase, the close frames sent and received, the queued writes and events):
  * split, each piece would reach into the others' state.
  *
@@ -124,6 +124,13 @@ const EMPTY = new Uint8Array(0);
  */
 const NO_HEADERS: Array<readonly [string, string]> = [];
 const NO_OFFERS: string[] = [];
+const NO_EXTENSIONS: Extension[] = [];
+/** The event and write queues between batches (never written; the next push makes a list). */
+const NO_EVENTS: ProtocolEvent[] = [];
+const NO_WRITES: Uint8Array[] = [];
+
+/** Most pongs queued in one batch of writes before only the latest ping is answered. */
+const MAX_QUEUED_PONGS = 16;
 
 /** Bits of `ClientProtocol#messageState`. */
 const MESSAGES_PENDING = 1;
@@ -144,13 +151,6 @@ interface HandshakeState {
   refused: RefusedResponse | undefined;
   requestSent: boolean;
 }
-const NO_EXTENSIONS: Extension[] = [];
-/** The event and write queues between batches (never written; the next push makes a list). */
-const NO_EVENTS: ProtocolEvent[] = [];
-const NO_WRITES: Uint8Array[] = [];
-
-/** Most pongs queued in one batch of writes before only the latest ping is answered. */
-const MAX_QUEUED_PONGS = 16;
 
 const enum Phase {
   /** Reading the HTTP response head. */
