@@ -504,20 +504,33 @@ function describe(s: Sample): string {
 // -------------------------------------------------------------------------------------------------
 // Machine description.
 
-async function machine(serverInfo: Server["info"], clientBundle: string): Promise<Machine> {
+/**
+ * The commit and the count of uncommitted source files when the client was bundled: read then,
+ * not when the report is written, since commits made during a run do not reach its bundle.
+ */
+async function sourceState(): Promise<{ commit: string; dirty: number }> {
+  try {
+    const commit = await output(["git", "rev-parse", "--short", "HEAD"]);
+    const dirty = (await output(["git", "status", "--porcelain", "src", "mod.ts"]))
+      .split("\n").filter((l) => l !== "").length;
+    return { commit, dirty };
+  } catch {
+    return { commit: "", dirty: 0 }; // not a git checkout
+  }
+}
+
+async function machine(
+  serverInfo: Server["info"],
+  clientBundle: string,
+  source: { commit: string; dirty: number },
+): Promise<Machine> {
   const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
   const meminfo = await Deno.readTextFile("/proc/meminfo");
   const model = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? "unknown";
   const cores = cpuinfo.split("\n").filter((l) => l.startsWith("processor")).length;
   const memKb = Number(/MemTotal:\s*(\d+)/.exec(meminfo)?.[1] ?? 0);
   const ws = JSON.parse(await Deno.readTextFile(`${ROOT}/node_modules/ws/package.json`)).version;
-  let commit = "";
-  let dirty = 0;
-  try {
-    commit = await output(["git", "rev-parse", "--short", "HEAD"]);
-    dirty = (await output(["git", "status", "--porcelain", "src", "mod.ts"]))
-      .split("\n").filter((l) => l !== "").length;
-  } catch { /* not a git checkout */ }
+  const { commit, dirty } = source;
   return {
     cpu: model,
     cores,
@@ -562,6 +575,7 @@ async function main(): Promise<void> {
   await Deno.mkdir(tmp, { recursive: true });
   const clientBundle = `${tmp}/client.mjs`;
   const serverBundle = `${tmp}/echo_server.mjs`;
+  const source = await sourceState();
   await bundle(CLIENT_TS, clientBundle, true);
   await bundle(SERVER_TS, serverBundle);
   // The TypeScript source, copied once for the same reason.
@@ -643,7 +657,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     durationSeconds: Math.round((performance.now() - started) / 1000),
     options: { quick: options.quick, runs: options.runs, pin: options.pin, only: options.only },
-    machine: await machine(server.info, clientBundle),
+    machine: await machine(server.info, clientBundle, source),
     runtimes: await Promise.all(runtimes.map(runtimeInfo)),
     workloads: list,
     samples,
