@@ -17,7 +17,7 @@ import type { WebSocketClient } from "./client.ts";
 import { nonNegative, outboxLimits } from "./checks.ts";
 import { type ProxyOption, type ProxyPolicy, proxyPolicy } from "./proxy_option.ts";
 import { type ReconnectOptions, type ReconnectPolicy, reconnectPolicy } from "./reconnect.ts";
-import { cachedSettings, cacheSettings, recordingEnv } from "./settings_cache.ts";
+import { cachedSettings, cacheSettings, comparedOptions, recordingEnv } from "./settings_cache.ts";
 import { readEnvironment } from "../adapters/proxy/env.ts";
 
 /**
@@ -220,7 +220,9 @@ export function resolveSettings(url: string | URL | UrlSource, options: ClientOp
     throw new ArgumentError("INVALID_OPTION", "options must be an object");
   }
   const environment = readEnvironment();
-  const cached = cachedSettings(url, options, environment);
+  // Read once: compared with the last client's, then kept for the next one.
+  const compared = comparedOptions(options);
+  const cached = cachedSettings(url, compared, environment);
   if (cached !== undefined) return cached;
   const staticTarget = typeof url === "function" ? undefined : parseWebSocketUrl(url);
   const openTimeout = nonNegative(options, "openTimeout", 10_000);
@@ -277,7 +279,7 @@ export function resolveSettings(url: string | URL | UrlSource, options: ClientOp
     path: "/",
     headers: staticHeaders ?? [],
   });
-  cacheSettings(url, options, recorded.reads, settings);
+  cacheSettings(url, compared, recorded.reads, settings);
   return settings;
 }
 

@@ -73,8 +73,11 @@ function same(a: Snapshot, b: Snapshot): boolean {
     fa.every(([key, value], i) => key === fb[i][0] && same(value, fb[i][1]));
 }
 
+/** The options as {@linkcode cachedSettings} and {@linkcode cacheSettings} compare them. */
+export type ComparedOptions = Array<readonly [string, Snapshot]>;
+
 /** The options as compared, or undefined when one of them cannot be. */
-function optionsOf(options: ClientOptions): Array<readonly [string, Snapshot]> | undefined {
+export function comparedOptions(options: ClientOptions): ComparedOptions | undefined {
   const list: Array<readonly [string, Snapshot]> = [];
   for (const key of Object.keys(options)) {
     if (IGNORED.has(key)) continue;
@@ -86,18 +89,19 @@ function optionsOf(options: ClientOptions): Array<readonly [string, Snapshot]> |
   return list;
 }
 
-/** The settings of the last client, if `url` and `options` are equal to its own. */
+/**
+ * The settings of the last client, if `url` and the options (`now`, from
+ * {@linkcode comparedOptions}) are equal to its own.
+ */
 export function cachedSettings(
   url: string | URL | UrlSource,
-  options: ClientOptions,
+  now: ComparedOptions | undefined,
   env: EnvGetter,
 ): Settings | undefined {
   const settings = last?.deref();
-  if (settings === undefined || url instanceof URL) return undefined;
+  if (settings === undefined || now === undefined || url instanceof URL) return undefined;
   const entry = entries.get(settings)!;
-  if (entry.url !== url) return undefined;
-  const now = optionsOf(options);
-  if (now === undefined || now.length !== entry.options.length) return undefined;
+  if (entry.url !== url || now.length !== entry.options.length) return undefined;
   for (let i = 0; i < now.length; i++) {
     if (now[i][0] !== entry.options[i][0] || !same(now[i][1], entry.options[i][1])) {
       return undefined;
@@ -108,19 +112,18 @@ export function cachedSettings(
 }
 
 /**
- * Keeps `settings` for the next client: `env` lists the variables read while making them and
- * what they held.
+ * Keeps `settings` for the next client made with options equal to `compared` (from
+ * {@linkcode comparedOptions}): `env` lists the variables read while making them and what they
+ * held.
  */
 export function cacheSettings(
   url: string | URL | UrlSource,
-  options: ClientOptions,
+  compared: ComparedOptions | undefined,
   env: ReadonlyArray<readonly [string, string | undefined]>,
   settings: Settings,
 ): void {
   // A reconnect policy counts its client's attempts: each client needs its own.
-  if (url instanceof URL || settings.reconnect !== undefined) return;
-  const compared = optionsOf(options);
-  if (compared === undefined) return;
+  if (compared === undefined || url instanceof URL || settings.reconnect !== undefined) return;
   entries.set(settings, { url, options: compared, env });
   last = new WeakRef(settings);
 }
