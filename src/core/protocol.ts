@@ -145,11 +145,14 @@ interface HandshakeState {
   headers: Array<readonly [string, string]>;
   /** The extension offers, checked, until the request is built. */
   offers: string[];
-  /** Reads the response head, once the request is queued. */
+  /**
+   * Reads the response head, from the request's queuing (`sendRequest`) until the head is
+   * complete; then, for a refusal, `refused` reads its body. One of the two is set from the
+   * request on, for as long as this state is kept.
+   */
   http: HttpResponseParser | undefined;
   /** The body of a refused handshake, being read for the error report. */
   refused: RefusedResponse | undefined;
-  requestSent: boolean;
 }
 
 const enum Phase {
@@ -294,7 +297,6 @@ export class ClientProtocol {
       offers,
       http: undefined,
       refused: undefined,
-      requestSent: false,
     };
   }
 
@@ -436,10 +438,9 @@ export class ClientProtocol {
   sendRequest(): void {
     const handshake = this.#handshake;
     if (!handshake) throw new InvalidStateError("NOT_CONNECTING", "the handshake is over");
-    if (handshake.requestSent) {
+    if (handshake.http !== undefined || handshake.refused !== undefined) {
       throw new InvalidStateError("NOT_CONNECTING", "request already sent");
     }
-    handshake.requestSent = true;
     const options = handshake.options;
     this.#write(buildRequest({
       host: options.host,
