@@ -205,6 +205,31 @@ describe("encodeTextFrame", () => {
     });
   });
 
+  it("frames encoded one after another lie end to end, also when the text moves for a longer header", () => {
+    const keys = new MaskKeyPool(counterRandom(11));
+    const again = new MaskKeyPool(counterRandom(11));
+    // 'é' x 63 is 63 characters but 126 bytes: its header is 2 bytes longer than guessed.
+    const texts = [
+      "a".repeat(100),
+      "é".repeat(63),
+      '{"k":1}'.repeat(130),
+      "€".repeat(400),
+      "z".repeat(1360),
+    ];
+    const frames = texts.map((t) => encodeTextFrame(t, FINAL, keys));
+    texts.forEach((t, i) =>
+      assertBytes(frames[i], encodeFrame(Opcode.TEXT, utf8(t), FINAL, again))
+    );
+    let adjacent = 0;
+    for (let i = 1; i < frames.length; i++) {
+      const [a, b] = [frames[i - 1], frames[i]];
+      if (a.buffer !== b.buffer) continue; // a new slab began
+      assert.equal(b.byteOffset, a.byteOffset + a.length, `frame ${i} follows frame ${i - 1}`);
+      adjacent++;
+    }
+    assert.ok(adjacent >= 3, `${adjacent} pairs shared a slab`);
+  });
+
   it("keeps the FIN and RSV1 flags", () => {
     const flags = { fin: false, rsv1: true };
     assert.deepEqual(viaEncodeText("abc", flags), viaEncodeFrame("abc", flags));
