@@ -21,6 +21,9 @@
  * Workloads (`--workload`):
  * - `pipe`: `--window` messages in flight; each echo sends the next one. Messages/s and MB/s.
  * - `pingpong`: one message in flight. Round trips/s and p50/p99 round-trip time.
+ * - `feed`: the server pushes 1 KiB-class JSON events (`--size`) as fast as this client takes
+ *   them, as an ARI, Slack or Pusher feed does; each one is `JSON.parse`d and its sequence
+ *   number checked. Nothing is sent. Messages/s, and CPU per message.
  * - `idle`: opens `--conns` idle connections and reports the heap and RSS growth per connection
  *   (GC forced before and after; Node needs `--expose-gc`, Deno `--v8-flags=--expose-gc`).
  *
@@ -35,13 +38,13 @@
 import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { jsonText, randomBytes } from "./data.ts";
+import { FEED_RING, feedEvent, feedEventBase, feedEvents, jsonText, randomBytes } from "./data.ts";
 
 // -------------------------------------------------------------------------------------------------
 // Arguments.
 
 type Impl = "rom" | "ws" | "wsshim" | "native" | "raw";
-type Workload = "pipe" | "pingpong" | "idle";
+type Workload = "pipe" | "pingpong" | "feed" | "idle";
 
 interface Args {
   url: string;
@@ -97,7 +100,7 @@ function parseArgs(argv: readonly string[]): Args {
   if (!["rom", "ws", "wsshim", "native", "raw"].includes(args.impl)) {
     throw new Error(`unknown --impl ${args.impl}`);
   }
-  if (!["pipe", "pingpong", "idle"].includes(args.workload)) {
+  if (!["pipe", "pingpong", "feed", "idle"].includes(args.workload)) {
     throw new Error(`unknown --workload ${args.workload}`);
   }
   if (!(args.size >= 16)) throw new Error("--size must be at least 16 bytes");
@@ -158,27 +161,6 @@ function fail(message: string, code = 1): never {
 // -------------------------------------------------------------------------------------------------
 // Payloads and checks.
 
-/** An ARI-like event (`ChannelStateChange`) as a feed sends it, with `pad` to reach a size. */
-function feedEvent(seq: number, pad: string): string {
-  return JSON.stringify({
-    type: "ChannelStateChange",
-    seq,
-    timestamp: "2026-12-01T13:00:00.000+0000",
-    channel: {
-      id: "1733058000.42",
-      name: "PJSIP/alice-00000001",
-      state: "Up",
-      caller: { name: "Alice", number: "1001" },
-      connected: { name: "Bob", number: "1002" },
-      dialplan: { context: "default", exten: "1002", priority: 3 },
-      creationtime: "2026-12-01T12:59:58.123+0000",
-      language: "en",
-    },
-    application: "rom",
-    pad,
-  });
-}
-
 const HEX = "0123456789abcdef";
 
 function hex8(n: number): string {
@@ -237,7 +219,7 @@ class Messages {
     if (args.shape === "json") {
       // The event without pad and without its sequence number's digits: a message's pad is what
       // is left of the size (stringified once per message, as an application does).
-      this.#eventBase = feedEvent(0, "").length - 1;
+      this.#eventBase = feedEventBase();
       this.#body = "p".repeat(Math.max(0, args.size - this.#eventBase - 1));
     }
     if (raw && args.shape !== "fixed") throw new Error("the raw client sends fixed payloads only");
@@ -472,12 +454,14 @@ function openWs(impl: Impl): Opener {
       perMessageDeflate: compress && plainSends.on ? { threshold: Infinity } : compress,
       maxPayload: 64 * 1024 * 1024,
     });
+    // Before the open: ws emits the messages that came with the handshake response at once (a
+    // feed's first events), and a listener added after `await` would miss them.
+    ws.on("message", (data: Uint8Array, isBinary: boolean) => {
+      sink.message(isBinary ? data : data.toString());
+    });
     await new Promise<void>((resolve, reject) => {
       ws.once("open", resolve);
       ws.once("error", reject);
-    });
-    ws.on("message", (data: Uint8Array, isBinary: boolean) => {
-      sink.message(isBinary ? data : data.toString());
     });
     ws.on("close", (code: number) => sink.closed(`close ${code}`));
     ws.on("error", (error: Error) => fail(`ws error: ${error.message}`));
@@ -511,7 +495,11 @@ const openNative: Opener = async (url, sink, compress) => {
     ws.onopen = () => resolve();
     ws.onerror = () => reject(new Error("WebSocket error before open"));
   });
-  ws.onerror = () => fail("WebSocket error");
+  // An error while closing (a feed still streaming in) is not a failure of the run.
+  let closing = false;
+  ws.onerror = () => {
+    if (!closing) fail("WebSocket error");
+  };
   ws.onmessage = (e: MessageEvent) => {
     const data = e.data;
     sink.message(
@@ -534,6 +522,7 @@ const openNative: Opener = async (url, sink, compress) => {
       ws.send(data as string | Uint8Array<ArrayBuffer>);
     },
     async close() {
+      closing = true;
       ws.close(1000);
       await withTimeout(closed, 3000);
     },
@@ -1009,6 +998,91 @@ async function runEcho(args: Args): Promise<Report> {
   return report;
 }
 
+/**
+ * The server pushes events (`/feed?size=N` on the echo server) and this client only receives:
+ * a `message` listener (or `for await` with `--iterate`) that parses each event, as a feed
+ * consumer does. The rate is timed as in `runEcho`, every 16th message.
+ */
+async function runFeed(args: Args): Promise<Report> {
+  if (args.impl === "raw") throw new Error("the raw client has no feed workload");
+  if (args.binary) throw new Error("--workload feed pushes text: use --text");
+  const size = args.size;
+  let received = 0;
+  let measuring = false;
+  let done = false;
+  let firstAt = 0;
+  let lastAt = 0;
+  let counted = 0;
+  let timed = 0;
+  let checked = 0;
+  const expected = feedEvents(size);
+  const checkEvery = Math.max(1, args.checkEvery);
+  const sink: Sink = {
+    message(data) {
+      if (typeof data !== "string") fail(`event ${received}: binary, text expected`, 2);
+      if (data.length !== size) {
+        fail(`event ${received}: ${data.length} characters, not ${size}`, 2);
+      }
+      // What a feed consumer does with every event.
+      const event = JSON.parse(data) as { seq: number };
+      const seq = received % FEED_RING;
+      if (event.seq !== seq) fail(`event ${received}: sequence ${event.seq}, not ${seq}`, 2);
+      if (received % checkEvery === 0) {
+        checked++;
+        if (data !== expected[seq]) fail(`event ${received}: text differs`, 2);
+      }
+      received++;
+      if (measuring) {
+        if (counted % 16 === 0) {
+          const now = performance.now();
+          if (counted === 0) firstAt = now;
+          lastAt = now;
+          timed = counted;
+        }
+        counted++;
+      }
+    },
+    raw() {
+      fail("raw frames in the feed workload");
+    },
+    closed(reason) {
+      if (!done) fail(`connection closed during the run: ${reason}`);
+    },
+  };
+  const url = new URL(args.url);
+  url.pathname = "/feed";
+  url.search = `?size=${size}`;
+  const start = performance.now();
+  const peer = await opener(args.impl)(url.href, sink, args.compress);
+  await sleep(args.warmup * 1000);
+  const t0 = performance.now();
+  const c0 = cpuSeconds();
+  measuring = true;
+  await sleep(args.seconds * 1000);
+  measuring = false;
+  const t1 = performance.now();
+  const c1 = cpuSeconds();
+  done = true;
+  await peer.close();
+  if (timed < 1) fail(`${counted} events during the ${args.seconds} s measured: measure longer`);
+  const span = (lastAt - firstAt) / 1000;
+  const rate = timed / span;
+  const cpu = (c1 - c0) / ((t1 - t0) / 1000);
+  return {
+    msgsPerSec: rate,
+    mbPerSec: (rate * size) / 1e6,
+    messages: counted,
+    seconds: span,
+    cpu,
+    cpuUsPerMsg: (cpu / rate) * 1e6,
+    total: received,
+    checked,
+    elapsed: (performance.now() - start) / 1000,
+    extensions: peer.extensions,
+    label: peer.label,
+  };
+}
+
 async function runIdle(args: Args): Promise<Report> {
   const open = opener(args.impl);
   const sink: Sink = { message() {}, raw() {}, closed() {} };
@@ -1057,7 +1131,11 @@ async function main(): Promise<void> {
   plainSends.on = args.sendPlain;
   const deadline = (args.warmup + args.seconds + 60) * 1000;
   setTimeout(() => fail(`timed out after ${deadline / 1000} s`), deadline);
-  const report = args.workload === "idle" ? await runIdle(args) : await runEcho(args);
+  const report = args.workload === "idle"
+    ? await runIdle(args)
+    : args.workload === "feed"
+    ? await runFeed(args)
+    : await runEcho(args);
   console.log(JSON.stringify({
     ok: true,
     impl: args.impl,

@@ -11,6 +11,9 @@
  *   it queues in the socket's write buffer.
  *
  * Two ports: one without compression, one with permessage-deflate (every echo compressed).
+ * `GET /feed?size=N` (a WebSocket upgrade) is a feed instead of an echo: the server pushes
+ * {@linkcode feedEvents} of N characters, cycling, as fast as the client reads them (it stops
+ * when its send queue holds more than {@linkcode FEED_QUEUE} bytes and goes on once it drains).
  * `GET /stats` on either port returns the counters as JSON. When listening, the server prints one
  * JSON line: `{"ready":true,"impl":"bun","pid":123,"port":...,"deflatePort":...}`.
  *
@@ -23,8 +26,33 @@
 
 import * as http from "node:http";
 import process from "node:process";
+import { feedEvents } from "./data.ts";
 
 const MAX_PAYLOAD = 64 * 1024 * 1024;
+
+/** A feed stops pushing while more than this is queued for the client, and resumes on drain. */
+const FEED_QUEUE = 1024 * 1024;
+/**
+ * Events a feed pushes per turn of the event loop (then `setImmediate`), so that it still reads
+ * the client's close frame while the client keeps up.
+ */
+const FEED_BURST = 1024;
+
+/** The feed's events by size, made once. */
+const feeds = new Map<number, string[]>();
+
+function feedOf(size: number): string[] {
+  let events = feeds.get(size);
+  if (!events) feeds.set(size, events = feedEvents(size));
+  return events;
+}
+
+/** The `size` of a `/feed?size=N` request, or 0 for the echo. */
+function feedSize(url: URL): number {
+  if (url.pathname !== "/feed") return 0;
+  const size = Number(url.searchParams.get("size"));
+  return Number.isInteger(size) && size >= 512 && size <= MAX_PAYLOAD ? size : 1024;
+}
 
 /** Counters served at `/stats`. */
 interface Stats {
@@ -61,12 +89,23 @@ function argument(name: string, fallback: number): number {
 
 interface BunServerSocket {
   send(data: string | Uint8Array, compress?: boolean): number;
-  data: { compress: boolean };
+  getBufferedAmount(): number;
+  data: BunSocketData;
+}
+
+interface BunSocketData {
+  compress: boolean;
+  /** Event size of a feed connection, 0 for an echo one. */
+  feed: number;
+  /** The feed's next event. */
+  next: number;
+  open: boolean;
+  scheduled: boolean;
 }
 
 interface BunServer {
   port: number;
-  upgrade(request: Request, options: { data: { compress: boolean } }): boolean;
+  upgrade(request: Request, options: { data: BunSocketData }): boolean;
 }
 
 interface BunServeOptions {
@@ -76,6 +115,7 @@ interface BunServeOptions {
   websocket: {
     message(ws: BunServerSocket, message: string | Uint8Array): void;
     open(ws: BunServerSocket): void;
+    drain(ws: BunServerSocket): void;
     close(ws: BunServerSocket): void;
     maxPayloadLength: number;
     backpressureLimit: number;
@@ -84,6 +124,32 @@ interface BunServeOptions {
     idleTimeout: number;
     sendPings: boolean;
   };
+}
+
+/** Pushes feed events until the send queue is full (then `drain` calls again) or for a burst. */
+function pumpBun(ws: BunServerSocket): void {
+  const d = ws.data;
+  d.scheduled = false;
+  const events = feedOf(d.feed);
+  for (let i = 0; i < FEED_BURST && d.open; i++) {
+    if (ws.getBufferedAmount() > FEED_QUEUE) return; // drain() resumes
+    const status = ws.send(events[d.next % events.length], d.compress);
+    if (status === 0) {
+      stats.dropped++;
+      return;
+    }
+    d.next++;
+    stats.messages++;
+    stats.bytes += d.feed;
+    if (status === -1) {
+      stats.backpressured++;
+      return; // drain() resumes
+    }
+  }
+  if (d.open && !d.scheduled) {
+    d.scheduled = true;
+    setImmediate(() => pumpBun(ws));
+  }
 }
 
 function serveBun(port: number, compress: boolean): number {
@@ -95,7 +161,9 @@ function serveBun(port: number, compress: boolean): number {
       if (new URL(request.url).pathname === "/stats") {
         return new Response(statsResponse(), { headers: { "content-type": "application/json" } });
       }
-      if (server.upgrade(request, { data: { compress } })) return undefined;
+      const feed = feedSize(new URL(request.url));
+      const data = { compress, feed, next: 0, open: true, scheduled: false };
+      if (server.upgrade(request, { data })) return undefined;
       return new Response("expected a WebSocket upgrade", { status: 426 });
     },
     websocket: {
@@ -106,11 +174,16 @@ function serveBun(port: number, compress: boolean): number {
         if (status === 0 && message.length > 0) stats.dropped++;
         else if (status === -1) stats.backpressured++;
       },
-      open() {
+      open(ws) {
         stats.connections++;
         stats.open++;
+        if (ws.data.feed > 0) pumpBun(ws);
       },
-      close() {
+      drain(ws) {
+        if (ws.data.feed > 0 && !ws.data.scheduled) pumpBun(ws);
+      },
+      close(ws) {
+        ws.data.open = false;
         stats.open--;
       },
       maxPayloadLength: MAX_PAYLOAD,
@@ -142,9 +215,31 @@ async function serveWs(port: number, compress: boolean): Promise<number> {
     perMessageDeflate: compress ? { threshold: 0 } : false,
     skipUTF8Validation: false,
   });
-  wss.on("connection", (ws) => {
+  wss.on("connection", (ws, request) => {
     stats.connections++;
     stats.open++;
+    const feed = feedSize(new URL(request.url ?? "/", "http://localhost"));
+    if (feed > 0) {
+      const events = feedOf(feed);
+      let next = 0;
+      let open = true;
+      const pump = (): void => {
+        for (let i = 0; i < FEED_BURST && open; i++) {
+          if (ws.bufferedAmount > FEED_QUEUE) {
+            // Resumes once the socket has written its queue.
+            (ws as unknown as { _socket: { once(e: string, f: () => void): void } })._socket
+              .once("drain", pump);
+            return;
+          }
+          ws.send(events[next++ % events.length], { compress });
+          stats.messages++;
+          stats.bytes += feed;
+        }
+        if (open) setImmediate(pump);
+      };
+      ws.on("close", () => (open = false));
+      pump();
+    }
     ws.on("message", (data: Uint8Array, isBinary: boolean) => {
       stats.messages++;
       stats.bytes += data.length;

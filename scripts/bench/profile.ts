@@ -4,7 +4,8 @@
  *
  * ```sh
  * node_modules/.bin/deno run -A scripts/bench/profile.ts [--runtime node22] [--impl rom]
- *   [--size 1024] [--text] [--shape json|repeat] [--compress] [--window 100] [--seconds 4]
+ *   [--workload pipe|pingpong|feed] [--size 1024] [--text] [--shape json|repeat] [--compress]
+ *   [--window 100] [--seconds 4]
  *   [--top 25] [--save DIR]
  * ```
  *
@@ -179,7 +180,7 @@ async function main(): Promise<void> {
     "--impl",
     option("--impl", "rom"),
     "--workload",
-    "pipe",
+    option("--workload", "pipe"),
     "--size",
     option("--size", "1024"),
     Deno.args.includes("--text") ? "--text" : "--binary",

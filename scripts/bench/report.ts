@@ -21,7 +21,8 @@ export type Impl = "rom" | "ws" | "wsshim" | "native" | "raw";
 /** One workload of the matrix. */
 export interface WorkloadDef {
   id: string;
-  kind: "pipe" | "pingpong" | "idle";
+  /** `feed`: the server pushes JSON events and the client only receives (client.ts). */
+  kind: "pipe" | "pingpong" | "feed" | "idle";
   size: number;
   binary: boolean;
   compress: boolean;
@@ -218,6 +219,11 @@ function sizeText(size: number): string {
 
 function workloadText(w: WorkloadDef): string {
   if (w.kind === "idle") return `${w.conns} idle connections`;
+  if (w.kind === "feed") {
+    return `${sizeText(w.size)} JSON events pushed by the server, JSON.parse each (a feed)${
+      w.compress ? ", permessage-deflate" : ""
+    }`;
+  }
   const what = w.kind === "pipe" ? `pipelined (${w.window} in flight)` : "ping-pong";
   const text = w.shape === "json"
     ? "JSON text (JSON.stringify, JSON.parse)"
@@ -306,7 +312,7 @@ export function renderMarkdown(results: BenchResults): string {
   out.push("");
   out.push(table(
     ["workload", ...runtimes.map((r) => r.name)],
-    echo.map((w) => [
+    echo.filter((w) => w.kind !== "feed").map((w) => [
       workloadText(w),
       ...runtimes.map((r) => {
         const rawId = w.binary ? w.id : w.id.replace("-text-", "-bin-");
@@ -384,7 +390,7 @@ export function renderMarkdown(results: BenchResults): string {
     out.push("");
     out.push(table(
       ["workload", ...impls.map((i) => IMPL_NAMES[i])],
-      echo.filter((w) => w.kind === "pipe").map((w) => [
+      echo.filter((w) => w.kind === "pipe" || w.kind === "feed").map((w) => [
         workloadText(w),
         ...impls.map((impl) => {
           const c = ix.metric(w.id, r.id, impl, "cpuUsPerMsg");
@@ -401,13 +407,17 @@ export function renderMarkdown(results: BenchResults): string {
     out.push("");
     out.push(
       "Deno's built-in `WebSocket` has no permessage-deflate (n/a). The negotiated extension " +
-        "is shown as the server answered it. The built-in clients of Bun and Node.js negotiate " +
-        "it but send every message uncompressed (RSV1 clear: they only inflate), where ours " +
-        "and `ws` compress what they send from 1 KiB up" +
-        (w.sendPlain
-          ? "; in this workload ours and `ws` send uncompressed too (`compression: { threshold: " +
-            "Infinity }`), the same work as the built-ins."
-          : "; the workload below gives all clients the same work."),
+        "is shown as the server answered it. " +
+        (w.kind === "feed"
+          ? "Nothing is sent: the server compresses every event and the clients only inflate " +
+            "and parse them, the same work for all."
+          : "The built-in clients of Bun and Node.js negotiate it but send every message " +
+            "uncompressed (RSV1 clear: they only inflate), where ours and `ws` compress what " +
+            "they send from 1 KiB up" +
+            (w.sendPlain
+              ? "; in this workload ours and `ws` send uncompressed too (`compression: { " +
+                "threshold: Infinity }`), the same work as the built-ins."
+              : "; the workload below gives all clients the same work.")),
     );
     out.push("");
     const impls: Impl[] = ["rom", "ws", "native"];
