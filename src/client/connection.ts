@@ -387,10 +387,13 @@ export class Connection implements ReadSink {
     // the same task, takes effect once the application has had its turn with those messages:
     // after the microtasks that deliver them to iterators (or to listeners added right after
     // connect() resolved, when the frames came with the handshake response), so that its
-    // answers leave before the close frame. One timer per task that delivered messages.
-    const delivered = (this.#flags & MESSAGE_ARRIVED) !== 0;
-    if (delivered) protocol.messagesInFlight();
-    if ((delivered || protocol.held) && this.#resumeTimer === undefined) {
+    // answers leave before the close frame. The messages stay "in flight" until a timer says
+    // they were handled, and that timer is set only once a frame waits behind them: a frame
+    // that comes long after them waits one timer turn too, which costs nothing, while a timer per
+    // task that delivered messages cost Bun 1.4 ~7 us per read (16 B ping-pong, client CPU per
+    // round trip, 5 runs each: 42.6-47.6 us with it, 34.7-38.3 us without).
+    if ((this.#flags & MESSAGE_ARRIVED) !== 0) protocol.messagesInFlight();
+    if (protocol.held && this.#resumeTimer === undefined) {
       this.#resumeTimer = setTimeout(() => {
         this.#resumeTimer = undefined;
         protocol.messagesHandled();
