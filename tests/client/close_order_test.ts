@@ -118,7 +118,7 @@ const hello = serverFrame(TEXT, "Hello, world!");
 const badRsv = serverFrame(TEXT, "Hello, world!", { rsv: 3 });
 const ping = serverFrame(PING);
 
-describe("a close or a bad frame after a message, in a later chunk of the same task", () => {
+describe("a close or a bad frame after a message, in a later chunk of the same task or a later task", () => {
   for (
     const { title, script, expected } of [
       {
@@ -142,6 +142,25 @@ describe("a close or a bad frame after a message, in a later chunk of the same t
           setTimeout(() => deliver(hello, serverFrame(CLOSE, closePayload(1000))), 20);
         },
         expected: ["text Hello, world!", "close 1000"],
+      },
+      {
+        // The messages' flight ends by a timer set only once a frame waits behind them: a close
+        // frame in a later task still waits one timer turn, and then takes effect.
+        title: "the message in one chunk, the server's close frame in a later task",
+        script: (key: string, deliver: (...chunks: Uint8Array[]) => void) => {
+          deliver(handshakeResponse(key, { after: hello }));
+          setTimeout(() => deliver(serverFrame(CLOSE, closePayload(1000))), 50);
+        },
+        expected: ["text Hello, world!", "close 1000"],
+      },
+      {
+        title: "two messages in two tasks, then a bad frame in a third",
+        script: (key: string, deliver: (...chunks: Uint8Array[]) => void) => {
+          deliver(handshakeResponse(key, { after: hello }));
+          setTimeout(() => deliver(hello), 20);
+          setTimeout(() => deliver(badRsv), 60);
+        },
+        expected: ["text Hello, world!", "text Hello, world!", "close 1002"],
       },
       {
         title: "handshake and message in one chunk, the server's close frame in the next",
