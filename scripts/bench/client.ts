@@ -895,13 +895,85 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 }
 
+/**
+ * Times the messages of the measured period: the rate is taken between the first and the last
+ * message of the period, so that large messages (a few per second) are not rounded to whole
+ * messages, reading the clock every `stride`-th message only (on Deno a clock read is an op).
+ */
+class RateClock {
+  measuring = false;
+  /** Messages in the measured period. */
+  counted = 0;
+  /** Messages between the first and the last clock read. */
+  timed = 0;
+  #firstAt = 0;
+  #lastAt = 0;
+
+  constructor(readonly stride: number) {}
+
+  /** One message arrived: the time if the clock was read for it, else -1. */
+  tick(): number {
+    if (!this.measuring) return -1;
+    let now = -1;
+    if (this.counted % this.stride === 0) {
+      now = performance.now();
+      if (this.counted === 0) this.#firstAt = now;
+      this.#lastAt = now;
+      this.timed = this.counted;
+    }
+    this.counted++;
+    return now;
+  }
+
+  /** Seconds between the first and the last clock read. */
+  get span(): number {
+    return (this.#lastAt - this.#firstAt) / 1000;
+  }
+}
+
+/** Warm-up, then the measured period; returns the CPU used meanwhile, in cores. */
+async function measureWindow(args: Args, clock: RateClock): Promise<number> {
+  await sleep(args.warmup * 1000);
+  const t0 = performance.now();
+  const c0 = cpuSeconds();
+  clock.measuring = true;
+  await sleep(args.seconds * 1000);
+  clock.measuring = false;
+  return (cpuSeconds() - c0) / ((performance.now() - t0) / 1000);
+}
+
+/** The measurements every echo and feed sample reports. */
+function rateReport(
+  args: Args,
+  clock: RateClock,
+  cpu: number,
+  what: { total: number; checked: number; start: number; peer: Peer },
+): Report {
+  if (clock.timed < 1) {
+    fail(`${clock.counted} messages during the ${args.seconds} s measured: measure longer`);
+  }
+  const rate = clock.timed / clock.span;
+  return {
+    msgsPerSec: rate,
+    mbPerSec: (rate * args.size) / 1e6,
+    messages: clock.counted,
+    seconds: clock.span,
+    cpu,
+    cpuUsPerMsg: (cpu / rate) * 1e6,
+    total: what.total,
+    checked: what.checked,
+    elapsed: (performance.now() - what.start) / 1000,
+    extensions: what.peer.extensions,
+    label: what.peer.label,
+  };
+}
+
 async function runEcho(args: Args): Promise<Report> {
   const raw = args.impl === "raw";
   const messages = new Messages(args, raw);
   const pingpong = args.workload === "pingpong";
   let sent = 0;
   let received = 0;
-  let measuring = false;
   let draining = false;
   let onDrained: () => void = () => {};
   const sentAt = new Float64Array(args.window + 1);
@@ -911,25 +983,12 @@ async function runEcho(args: Args): Promise<Report> {
     if (pingpong) sentAt[sent % sentAt.length] = performance.now();
     peer.send(messages.make(sent++));
   };
-  // The rate is measured between the first and the last echo of the measured period, so that
-  // large messages (a few per second) are not rounded to whole messages. Small pipelined echoes
-  // read the clock only every 16th time (on Deno a clock read is an op: it would cost ~5%).
-  const stride = pingpong || args.size >= 65536 ? 1 : 16;
-  let firstAt = 0;
-  let lastAt = 0;
-  let counted = 0;
-  let timed = 0;
+  // Small pipelined echoes read the clock only every 16th time (a clock read would cost ~5% on
+  // Deno); round trips and large messages every time.
+  const clock = new RateClock(pingpong || args.size >= 65536 ? 1 : 16);
   const echoed = () => {
-    if (measuring) {
-      if (counted % stride === 0) {
-        const now = performance.now();
-        if (counted === 0) firstAt = now;
-        lastAt = now;
-        timed = counted;
-        if (pingpong) rtts.push(now - sentAt[received % sentAt.length]);
-      }
-      counted++;
-    }
+    const now = clock.tick();
+    if (pingpong && now >= 0) rtts.push(now - sentAt[received % sentAt.length]);
     received++;
     if (draining) {
       if (received === sent) onDrained();
@@ -954,14 +1013,7 @@ async function runEcho(args: Args): Promise<Report> {
 
   const start = performance.now();
   for (let i = 0; i < args.window; i++) sendNext();
-  await sleep(args.warmup * 1000);
-  const t0 = performance.now();
-  const c0 = cpuSeconds();
-  measuring = true;
-  await sleep(args.seconds * 1000);
-  measuring = false;
-  const t1 = performance.now();
-  const c1 = cpuSeconds();
+  const cpu = await measureWindow(args, clock);
   draining = true;
   if (received < sent) {
     const drained = new Promise<void>((resolve) => (onDrained = resolve));
@@ -970,26 +1022,12 @@ async function runEcho(args: Args): Promise<Report> {
     }
   }
   await peer.close();
-
-  if (timed < 1) {
-    fail(`${counted} echoes during the ${args.seconds} s measured: measure longer`);
-  }
-  const span = (lastAt - firstAt) / 1000;
-  const rate = timed / span;
-  const cpu = (c1 - c0) / ((t1 - t0) / 1000);
-  const report: Report = {
-    msgsPerSec: rate,
-    mbPerSec: (rate * args.size) / 1e6,
-    messages: counted,
-    seconds: span,
-    cpu,
-    cpuUsPerMsg: (cpu / rate) * 1e6,
+  const report = rateReport(args, clock, cpu, {
     total: received,
     checked: messages.checked,
-    elapsed: (performance.now() - start) / 1000,
-    extensions: peer.extensions,
-    label: peer.label,
-  };
+    start,
+    peer,
+  });
   if (pingpong) {
     const sorted = Float64Array.from(rtts).sort();
     report.p50Us = percentile(sorted, 0.5) * 1000;
@@ -1001,20 +1039,16 @@ async function runEcho(args: Args): Promise<Report> {
 /**
  * The server pushes events (`/feed?size=N` on the echo server) and this client only receives:
  * a `message` listener (or `for await` with `--iterate`) that parses each event, as a feed
- * consumer does. The rate is timed as in `runEcho`, every 16th message.
+ * consumer does. The rate is timed as in `runEcho` ({@linkcode RateClock}), every 16th event.
  */
 async function runFeed(args: Args): Promise<Report> {
   if (args.impl === "raw") throw new Error("the raw client has no feed workload");
   if (args.binary) throw new Error("--workload feed pushes text: use --text");
   const size = args.size;
   let received = 0;
-  let measuring = false;
   let done = false;
-  let firstAt = 0;
-  let lastAt = 0;
-  let counted = 0;
-  let timed = 0;
   let checked = 0;
+  const clock = new RateClock(16);
   const expected = feedEvents(size);
   const checkEvery = Math.max(1, args.checkEvery);
   const sink: Sink = {
@@ -1032,15 +1066,7 @@ async function runFeed(args: Args): Promise<Report> {
         if (data !== expected[seq]) fail(`event ${received}: text differs`, 2);
       }
       received++;
-      if (measuring) {
-        if (counted % 16 === 0) {
-          const now = performance.now();
-          if (counted === 0) firstAt = now;
-          lastAt = now;
-          timed = counted;
-        }
-        counted++;
-      }
+      clock.tick();
     },
     raw() {
       fail("raw frames in the feed workload");
@@ -1054,33 +1080,10 @@ async function runFeed(args: Args): Promise<Report> {
   url.search = `?size=${size}`;
   const start = performance.now();
   const peer = await opener(args.impl)(url.href, sink, args.compress);
-  await sleep(args.warmup * 1000);
-  const t0 = performance.now();
-  const c0 = cpuSeconds();
-  measuring = true;
-  await sleep(args.seconds * 1000);
-  measuring = false;
-  const t1 = performance.now();
-  const c1 = cpuSeconds();
+  const cpu = await measureWindow(args, clock);
   done = true;
   await peer.close();
-  if (timed < 1) fail(`${counted} events during the ${args.seconds} s measured: measure longer`);
-  const span = (lastAt - firstAt) / 1000;
-  const rate = timed / span;
-  const cpu = (c1 - c0) / ((t1 - t0) / 1000);
-  return {
-    msgsPerSec: rate,
-    mbPerSec: (rate * size) / 1e6,
-    messages: counted,
-    seconds: span,
-    cpu,
-    cpuUsPerMsg: (cpu / rate) * 1e6,
-    total: received,
-    checked,
-    elapsed: (performance.now() - start) / 1000,
-    extensions: peer.extensions,
-    label: peer.label,
-  };
+  return rateReport(args, clock, cpu, { total: received, checked, start, peer });
 }
 
 async function runIdle(args: Args): Promise<Report> {
