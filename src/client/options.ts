@@ -5,6 +5,7 @@
  * @module
  */
 
+import { isUtf8 } from "node:buffer";
 import type { Connector, TlsOptions } from "../adapters/socket.ts";
 import { ArgumentError, CallbackError, type CloseInfo } from "../core/errors.ts";
 import type { ClientExtensionFactory } from "../core/extensions.ts";
@@ -251,6 +252,7 @@ export function resolveSettings(url: string | URL | UrlSource, options: ClientOp
     maxMessageSize: options.maxMessageSize,
     maxFragments: options.maxFragments,
     random: options.random,
+    isUtf8,
   };
   const recorded = recordingEnv(environment);
   const settings: Settings = {
@@ -322,6 +324,7 @@ export function protocolOptions(plan: AttemptPlan, base: Settings["base"]): Clie
     maxMessageSize: base.maxMessageSize,
     maxFragments: base.maxFragments,
     random: base.random,
+    isUtf8: base.isUtf8,
   };
 }
 

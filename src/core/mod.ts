@@ -64,4 +64,4 @@ export {
   ReadyState,
   type SendOptions,
 } from "./protocol.ts";
-export { isValidUtf8, Utf8Validator } from "./utf8.ts";
+export { isValidUtf8, Utf8Validator, type WholeUtf8Validator } from "./utf8.ts";

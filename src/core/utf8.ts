@@ -102,35 +102,36 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
   return text.indexOf(REPLACEMENT) === -1 || isValidUtf8(bytes) ? text : undefined;
 }
 
-/**
- * Decodes UTF-8 that arrives in pieces and fails on the piece that holds the first invalid byte,
- * as a fatal streaming `TextDecoder` does, but faster: each piece is cut after its last complete
- * code point and decoded in one shot (see {@linkcode decodeUtf8}); the 1 to 3 bytes of a code
- * point split between pieces wait here, checked as a valid beginning at once. A `TextDecoder` in
- * streaming mode leaves the fast path on some runtimes (Node.js 22 decodes through ICU then: a
- * third of the CPU time of a 64 KiB text echo).
- */
-export class Utf8StreamDecoder {
-  /** The unfinished code point carried over from the previous piece. */
-  readonly #pending = new Uint8Array(4);
-  #pendingLength = 0;
+/** A validator of whole UTF-8 inputs, such as `isUtf8` of `node:buffer`. */
+export type WholeUtf8Validator = (bytes: Uint8Array) => boolean;
 
-  /** Decodes `bytes[start..end)`, the next piece; `undefined` if the text is not valid UTF-8. */
-  push(bytes: Uint8Array, start: number, end: number): string | undefined {
-    let text = "";
+/**
+ * Validates UTF-8 that arrives in pieces and fails on the piece that holds the first invalid
+ * byte, as a fatal streaming `TextDecoder` does, without decoding anything: the bytes are kept and
+ * decoded once when the text is complete, into one flat string. Each piece is cut after its last
+ * complete code point and the part before the cut checked in one call of the whole-input
+ * validator (`isUtf8` of `node:buffer` where the client runs: 64 KiB of ASCII in 0.6-1.3 us on
+ * Node 20, Deno 2.9 and Bun 1.4, against 5-7 us for a word-at-a-time loop in JavaScript); the 1 to
+ * 3 bytes of a code point split between pieces go through {@linkcode Utf8Validator}, at once.
+ */
+export class Utf8PieceValidator {
+  readonly #whole: WholeUtf8Validator;
+  /** The code point split between pieces, if any. */
+  readonly #edge = new Utf8Validator();
+
+  /** `whole` validates the bulk of each piece (default: {@linkcode isValidUtf8}). */
+  constructor(whole: WholeUtf8Validator = isValidUtf8) {
+    this.#whole = whole;
+  }
+
+  /** Validates `bytes[start..end)`, the next piece; false as soon as the text cannot be UTF-8. */
+  push(bytes: Uint8Array, start: number, end: number): boolean {
+    const edge = this.#edge;
     let i = start;
-    if (this.#pendingLength > 0) {
-      // Finish the code point begun in the previous piece.
-      const pending = this.#pending;
-      const length = sequenceLength(pending[0]);
-      while (this.#pendingLength < length && i < end) pending[this.#pendingLength++] = bytes[i++];
-      if (this.#pendingLength < length) {
-        return this.#validPrefix(pending, 0, this.#pendingLength) ? "" : this.#fail();
-      }
-      const point = decodeUtf8(pending.subarray(0, length));
-      if (point === undefined) return this.#fail();
-      text = point;
-      this.#pendingLength = 0;
+    // Finish the code point begun in the previous piece.
+    while (!edge.complete && i < end) {
+      if (!edge.push(bytes, i, i + 1)) return false;
+      i++;
     }
     // Cut before an unfinished code point at the end: its lead byte is one of the last three.
     let cut = end;
@@ -142,40 +143,24 @@ export class Utf8StreamDecoder {
         break;
       }
     }
-    if (cut > i) {
-      const middle = decodeUtf8(bytes.subarray(i, cut));
-      if (middle === undefined) return this.#fail();
-      text = text === "" ? middle : text + middle;
-    }
-    if (cut < end) {
-      if (!this.#validPrefix(bytes, cut, end)) return this.#fail();
-      this.#pending.set(bytes.subarray(cut, end));
-      this.#pendingLength = end - cut;
-    }
-    return text;
+    if (cut > i && !this.#whole(bytes.subarray(i, cut))) return false;
+    return cut === end || edge.push(bytes, cut, end);
   }
 
-  /** Ends the text: `""`, or `undefined` if it ends inside a code point. Resets. */
-  end(): string | undefined {
-    const truncated = this.#pendingLength > 0;
-    this.#pendingLength = 0;
-    return truncated ? undefined : "";
+  /** True when no code point is left unfinished (call at the end of the text). */
+  get complete(): boolean {
+    return this.#edge.complete;
   }
 
   /** Forgets everything pushed so far. */
   reset(): void {
-    this.#pendingLength = 0;
+    this.#edge.reset();
   }
+}
 
-  /** Whether `bytes[start..end)` can begin a valid code point (checked at once: fail fast). */
-  #validPrefix(bytes: Uint8Array, start: number, end: number): boolean {
-    return new Utf8Validator().push(bytes, start, end);
-  }
-
-  #fail(): undefined {
-    this.#pendingLength = 0;
-    return undefined;
-  }
+/** Decodes bytes already validated as UTF-8 (by a {@linkcode Utf8PieceValidator}). */
+export function decodeValidUtf8(bytes: Uint8Array): string {
+  return decoder.decode(bytes);
 }
 
 /** Bytes in the sequence a lead byte starts (invalid leads count 1: the decoder refuses them). */

@@ -16,7 +16,10 @@ import { freePort } from "./ports.ts";
 /** The tinyproxy binary, or undefined when it is not installed. */
 export function tinyproxyPath(): string | undefined {
   for (const path of ["/usr/bin/tinyproxy", "/usr/sbin/tinyproxy"]) {
-    if (spawnSync(path, ["-v"]).status !== null) return path;
+    // A missing binary: status null and an ENOENT error on Node.js and Bun; on Deno 2.9 the
+    // status is undefined instead, so the error is what tells.
+    const run = spawnSync(path, ["-v"]);
+    if (run.error === undefined && typeof run.status === "number") return path;
   }
   return undefined;
 }

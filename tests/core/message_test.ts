@@ -133,6 +133,29 @@ describe("MessageAssembler", () => {
       }
     });
 
+    it("text that spans reads reuses buffers across messages and connections, bytes unmixed", () => {
+      // Two connections whose messages arrive in interleaved pieces; each message's buffer may be
+      // the one an earlier message (of either connection) gave back once decoded.
+      const a = assembler();
+      const b = assembler();
+      const sizes = [70_000, 5, 300_000, 1000, 70_000, 69_999];
+      for (let i = 0; i < sizes.length; i++) {
+        const textA = String.fromCharCode(97 + i).repeat(sizes[i]) + "é";
+        const textB = "€".repeat(sizes[sizes.length - 1 - i] >> 1) + String(i);
+        const frameA = splitAt(serverFrame(TEXT, textA), [3, 4 + (sizes[i] >> 1)]);
+        const frameB = splitAt(serverFrame(TEXT, textB), [7, 20]);
+        const readerA = new FrameReader(a.messages, { controlFrame: () => true, error: () => {} });
+        const readerB = new FrameReader(b.messages, { controlFrame: () => true, error: () => {} });
+        for (let k = 0; k < 3; k++) {
+          if (frameA[k]) readerA.read(frameA[k]);
+          if (frameB[k]) readerB.read(frameB[k]);
+        }
+        assert.equal(a.out.messages[i], textA, `connection a, message ${i}`);
+        assert.equal(b.out.messages[i], textB, `connection b, message ${i}`);
+      }
+      assert.deepEqual([...a.out.errors, ...b.out.errors], []);
+    });
+
     it("delivers empty messages as '' and an empty Uint8Array", () => {
       const { messages } = readAll([
         concat(serverFrame(TEXT), serverFrame(BINARY), serverFrame(TEXT, "", { fin: false })),
@@ -452,14 +475,50 @@ describe("reading straight into the message (readTarget)", () => {
     assert.equal(out.messages[1], "after");
   });
 
-  it("no target for uncompressed text, control frames, small rests or between frames", () => {
+  it("the rest of a text frame read into the target is validated there and decoded once", () => {
+    const text = "é€😀 ascii ".repeat(20_000);
+    const frame = serverFrame(TEXT, text);
+    for (const step of [65_536, 65_537, 1]) {
+      const { reader, out, target } = reading();
+      // The header and the first bytes (cut inside a code point) arrive as an ordinary chunk.
+      let at = 10 + 1001;
+      reader.read(frame.subarray(0, at));
+      while (at < frame.length) {
+        const into = target(1);
+        assert.ok(into, `a target with ${frame.length - at} bytes to come`);
+        // Steps that cut code points between reads.
+        const n = Math.min(into.length, step === 1 ? 1 + (at % 5) * 9_999 : step);
+        into.set(frame.subarray(at, at + n));
+        reader.read(into.subarray(0, n));
+        at += n;
+      }
+      assert.deepEqual(out.errors, []);
+      assert.equal(out.messages.length, 1);
+      assert.equal(out.messages[0], text, `read in steps of ${step}`);
+    }
+  });
+
+  it("invalid UTF-8 read into the target fails on that read, before the frame ends", () => {
+    const bytes = utf8("x".repeat(100_000));
+    bytes[70_000] = 0xff;
+    const frame = serverFrame(TEXT, bytes);
+    const { reader, out, target } = reading();
+    reader.read(frame.subarray(0, 1000));
+    let into = target(1)!;
+    into.set(frame.subarray(1000, 60_000));
+    reader.read(into.subarray(0, 59_000));
+    assert.deepEqual(out.errors, [], "the bytes before the bad one are valid");
+    into = target(1)!;
+    into.set(frame.subarray(60_000, 80_000));
+    reader.read(into.subarray(0, 20_000));
+    assert.equal(out.errors.length, 1, "the read that holds 0xFF fails");
+    assertError(out.errors[0], "INVALID_UTF8", 1007);
+    assert.deepEqual(out.messages, []);
+  });
+
+  it("no target for control frames, small rests or between frames", () => {
     const { reader, target } = reading();
     assert.equal(target(1), undefined, "between frames");
-    // Text is decoded as it arrives and never buffered.
-    const text = serverFrame(TEXT, "x".repeat(200_000));
-    reader.read(text.subarray(0, 5000));
-    assert.equal(target(1), undefined, "uncompressed text");
-    reader.read(text.subarray(5000));
     // A binary frame whose rest is under the minimum asked for.
     const small = serverFrame(BINARY, patternBytes(40_000, 2));
     reader.read(small.subarray(0, 20_000));

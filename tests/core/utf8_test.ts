@@ -6,7 +6,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { decodeUtf8, isValidUtf8, Utf8StreamDecoder, Utf8Validator } from "../../src/core/utf8.ts";
+import { isUtf8 } from "node:buffer";
+import {
+  decodeUtf8,
+  decodeValidUtf8,
+  isValidUtf8,
+  Utf8PieceValidator,
+  Utf8Validator,
+  type WholeUtf8Validator,
+} from "../../src/core/utf8.ts";
 import { hex, toHex, utf8 } from "../_util/fixtures.ts";
 
 /** The WHATWG decoder in fatal mode is the reference: same RFC 3629 boundaries. */
@@ -388,25 +396,29 @@ describe("Utf8Validator and isValidUtf8", () => {
 });
 
 /**
- * Runs `bytes` through a Utf8StreamDecoder in pieces cut at `cuts`; returns the text, or the index
- * of the piece that failed (the end counts as one more piece).
+ * Runs `bytes` through a Utf8PieceValidator (whose bulk validator is `whole`) in pieces cut at
+ * `cuts`; returns the text decoded at the end, or the index of the piece that failed (the end
+ * counts as one more piece).
  */
 function streamInPieces(
   bytes: Uint8Array,
   cuts: number[],
+  whole?: WholeUtf8Validator,
 ): { text?: string; failedPiece?: number } {
   const points = [...new Set([0, ...cuts, bytes.length])].sort((a, b) => a - b);
-  const d = new Utf8StreamDecoder();
-  let text = "";
+  const v = new Utf8PieceValidator(whole);
   for (let i = 0; i + 1 < points.length; i++) {
-    const piece = d.push(bytes, points[i], points[i + 1]);
-    if (piece === undefined) return { failedPiece: i };
-    text += piece;
+    if (!v.push(bytes, points[i], points[i + 1])) return { failedPiece: i };
   }
-  const rest = d.end();
-  if (rest === undefined) return { failedPiece: points.length - 1 };
-  return { text: text + rest };
+  if (!v.complete) return { failedPiece: points.length - 1 };
+  return { text: decodeValidUtf8(bytes) };
 }
+
+/** The bulk validators a Utf8PieceValidator is tried with: the core's own and node:buffer's. */
+const WHOLE: Array<[string, WholeUtf8Validator | undefined]> = [
+  ["the core's validator", undefined],
+  ["node:buffer isUtf8", isUtf8],
+];
 
 /** The same with the reference: a fatal streaming TextDecoder. */
 function referenceInPieces(
@@ -430,7 +442,21 @@ function referenceInPieces(
   }
 }
 
-describe("decodeUtf8 and Utf8StreamDecoder (lenient decode, checked where U+FFFD appears)", () => {
+const byte = fc.oneof(
+  fc.integer({ min: 0, max: 0x7f }),
+  fc.constantFrom(0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xbd, 0xc0, 0xc2, 0xdf, 0xe0, 0xed),
+  fc.constantFrom(0xef, 0xf0, 0xf4, 0xf5, 0xff),
+);
+/** Genuine U+FFFD (EF BF BD) and valid code points mixed with arbitrary bytes. */
+const unit = fc.oneof(
+  byte.map((b) => [b]),
+  fc.constant([0xef, 0xbf, 0xbd]),
+  fc.constantFrom("é", "€", "😀", "\u{10ffff}").map((c) => [...utf8(c)]),
+);
+const mixedBytes = fc.array(unit, { maxLength: 40 }).map((u) => Uint8Array.from(u.flat()));
+const cuts = fc.array(fc.nat({ max: 160 }), { maxLength: 8 });
+
+describe("decodeUtf8 (lenient decode, checked where U+FFFD appears)", () => {
   it("decodes valid text, a genuine U+FFFD and a leading BOM as they are", () => {
     for (const text of ["", "ASCII", "Привет мир", "\ufffd", "a\ufffdb\ufffd", "\ufeffBOM", "😀"]) {
       assert.equal(decodeUtf8(utf8(text)), text);
@@ -446,65 +472,65 @@ describe("decodeUtf8 and Utf8StreamDecoder (lenient decode, checked where U+FFFD
     assert.equal(decodeUtf8(hex("c0 af ef bf bd")), undefined);
   });
 
-  it("fails on the piece that holds the bad byte, when a genuine U+FFFD came before it", () => {
-    const d = new Utf8StreamDecoder();
-    const bytes = hex("ef bf bd 61 f0 9f 98 ff");
-    assert.equal(d.push(bytes, 0, 5), "\ufffda", "U+FFFD and 'a'; F0 waits");
-    assert.equal(d.push(bytes, 5, 7), "", "9F 98 continue the code point");
-    assert.equal(d.push(bytes, 7, 8), undefined, "FF cannot finish it");
-  });
-
-  it("accepts a genuine U+FFFD split across pieces and after an unfinished code point", () => {
-    const bytes = utf8("€\ufffd😀\ufffd");
-    for (let a = 0; a <= bytes.length; a++) {
-      for (let b = a; b <= bytes.length; b++) {
-        assert.deepEqual(streamInPieces(bytes, [a, b]), { text: "€\ufffd😀\ufffd" }, `${a},${b}`);
-      }
-    }
-  });
-
-  it("refuses a text that ends inside a code point, at the end", () => {
-    const d = new Utf8StreamDecoder();
-    assert.equal(d.push(hex("61 e2 82"), 0, 3), "a");
-    assert.equal(d.end(), undefined);
-    // end() resets: the decoder can start a new text.
-    assert.equal(d.push(utf8("ok"), 0, 2), "ok");
-    assert.equal(d.end(), "");
-  });
-
-  describe("property tests against a fatal streaming TextDecoder", () => {
-    const byte = fc.oneof(
-      fc.integer({ min: 0, max: 0x7f }),
-      fc.constantFrom(0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xbd, 0xc0, 0xc2, 0xdf, 0xe0, 0xed),
-      fc.constantFrom(0xef, 0xf0, 0xf4, 0xf5, 0xff),
+  it("agrees with the fatal decoder on whole inputs", () => {
+    fc.assert(
+      fc.property(mixedBytes, (b) => {
+        assert.equal(decodeUtf8(b), referenceInPieces(b, []).text);
+      }),
+      { numRuns: 2000 },
     );
-    // Genuine U+FFFD (EF BF BD) and valid code points mixed with arbitrary bytes.
-    const unit = fc.oneof(
-      byte.map((b) => [b]),
-      fc.constant([0xef, 0xbf, 0xbd]),
-      fc.constantFrom("é", "€", "😀", "\u{10ffff}").map((c) => [...utf8(c)]),
-    );
-    const bytes = fc.array(unit, { maxLength: 40 }).map((u) => Uint8Array.from(u.flat()));
-    const cuts = fc.array(fc.nat({ max: 160 }), { maxLength: 8 });
-
-    it("gives the same text, or fails on the same piece, for any chunking", () => {
-      fc.assert(
-        fc.property(bytes, cuts, (b, c) => {
-          const points = c.map((p) => p % (b.length + 1));
-          assert.deepEqual(streamInPieces(b, points), referenceInPieces(b, points));
-        }),
-        { numRuns: 2000 },
-      );
-    });
-
-    it("decodeUtf8 agrees with the fatal decoder on whole inputs", () => {
-      fc.assert(
-        fc.property(bytes, (b) => {
-          const reference = referenceInPieces(b, []);
-          assert.equal(decodeUtf8(b), reference.text);
-        }),
-        { numRuns: 2000 },
-      );
-    });
   });
 });
+
+for (const [name, whole] of WHOLE) {
+  describe(`Utf8PieceValidator with ${name} (fails on the piece that holds the bad byte)`, () => {
+    it("fails on the piece that holds the bad byte, when a genuine U+FFFD came before it", () => {
+      const v = new Utf8PieceValidator(whole);
+      const bytes = hex("ef bf bd 61 f0 9f 98 ff");
+      assert.equal(v.push(bytes, 0, 5), true, "U+FFFD and 'a'; F0 waits");
+      assert.equal(v.complete, false);
+      assert.equal(v.push(bytes, 5, 7), true, "9F 98 continue the code point");
+      assert.equal(v.push(bytes, 7, 8), false, "FF cannot finish it");
+    });
+
+    it("fails at once on a lead byte that cannot start a valid sequence, at a piece's end", () => {
+      // E0 80 (overlong), ED A0 (a surrogate), F4 90 (above U+10FFFF), F5 and C0 (never valid).
+      for (const tail of ["e0 80", "ed a0", "f4 90", "f5", "c0", "f0 80"]) {
+        const bytes = hex(`61 62 ${tail}`);
+        assert.equal(new Utf8PieceValidator(whole).push(bytes, 0, bytes.length), false, tail);
+      }
+    });
+
+    it("accepts a genuine U+FFFD split across pieces and after an unfinished code point", () => {
+      const bytes = utf8("€\ufffd😀\ufffd");
+      for (let a = 0; a <= bytes.length; a++) {
+        for (let b = a; b <= bytes.length; b++) {
+          assert.deepEqual(
+            streamInPieces(bytes, [a, b], whole),
+            { text: "€\ufffd😀\ufffd" },
+            `${a},${b}`,
+          );
+        }
+      }
+    });
+
+    it("leaves a text that ends inside a code point incomplete; reset forgets it", () => {
+      const v = new Utf8PieceValidator(whole);
+      assert.equal(v.push(hex("61 e2 82"), 0, 3), true);
+      assert.equal(v.complete, false);
+      v.reset();
+      assert.equal(v.push(utf8("ok"), 0, 2), true);
+      assert.equal(v.complete, true);
+    });
+
+    it("gives the same text, or fails on the same piece, as a fatal streaming TextDecoder", () => {
+      fc.assert(
+        fc.property(mixedBytes, cuts, (b, c) => {
+          const points = c.map((p) => p % (b.length + 1));
+          assert.deepEqual(streamInPieces(b, points, whole), referenceInPieces(b, points));
+        }),
+        { numRuns: 2000 },
+      );
+    });
+  });
+}
