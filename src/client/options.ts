@@ -5,7 +5,6 @@
  * @module
  */
 
-import { isUtf8 } from "node:buffer";
 import type { Connector, TlsOptions } from "../adapters/socket.ts";
 import { ArgumentError, CallbackError, type CloseInfo } from "../core/errors.ts";
 import type { ClientExtensionFactory } from "../core/extensions.ts";
@@ -19,6 +18,7 @@ import { nonNegative, outboxLimits } from "./checks.ts";
 import { type ProxyOption, type ProxyPolicy, proxyPolicy } from "./proxy_option.ts";
 import { type ReconnectOptions, type ReconnectPolicy, reconnectPolicy } from "./reconnect.ts";
 import { cachedSettings, cacheSettings, comparedOptions, recordingEnv } from "./settings_cache.ts";
+import { isUtf8 } from "./engine.ts";
 import { readEnvironment } from "../adapters/proxy/env.ts";
 
 /**

@@ -14,6 +14,7 @@ import {
   maskedHeaderSize,
   POOL_FRAME_MIN,
   releaseFrame,
+  setLargeTextEncoder,
 } from "../../src/core/frame.ts";
 import { MaskKeyPool } from "../../src/core/mask.ts";
 import {
@@ -173,6 +174,30 @@ describe("encodeTextFrame", () => {
       assertBytes(viaEncodeText(text), viaEncodeFrame(text));
     });
   }
+
+  it("a large-text encoder, when set, encodes strings of 64 Ki characters or more, same frames", () => {
+    const encoder = new TextEncoder();
+    const seen: number[] = [];
+    setLargeTextEncoder((text) => {
+      seen.push(text.length);
+      return encoder.encode(text);
+    });
+    try {
+      const texts = [
+        "a".repeat(65535),
+        "b".repeat(65536),
+        "€".repeat(70_000),
+        "x".repeat(1 << 20) + "😀",
+        "é".repeat(1000),
+      ];
+      for (const text of texts) assertBytes(viaEncodeText(text), viaEncodeFrame(text));
+      assert.deepEqual(seen, [65536, 70_000, (1 << 20) + 2], "only strings of 64 Ki or more");
+    } finally {
+      setLargeTextEncoder(undefined);
+    }
+    viaEncodeText("c".repeat(100_000));
+    assert.equal(seen.length, 3, "removed: encodeInto again");
+  });
 
   it("short strings: ASCII up to 40 characters, and one non-ASCII character at each position", () => {
     for (let length = 0; length <= 40; length++) {
