@@ -262,9 +262,9 @@ async function execute(
   }
   if (echoOnly) {
     // The demo waits for its echo (bounded), so that it shows before the close.
-    const deadline = Date.now() + args.timeout * 1000;
+    const deadline = performance.now() + args.timeout * 1000;
     while (received() < 1 && context.client.readyState === WebSocketClient.OPEN) {
-      if (Date.now() > deadline) break;
+      if (performance.now() > deadline) break;
       await sleep(5);
     }
     return;

@@ -483,9 +483,9 @@ async function waitReady(
   authorization: string,
   timeout: number,
 ): Promise<"ready" | "bind"> {
-  const started = Date.now();
+  const started = performance.now();
   let last = "no answer yet";
-  while (Date.now() - started < timeout) {
+  while (performance.now() - started < timeout) {
     if (BIND_FAILURE.test(attempt.output())) return "bind";
     if (attempt.hasExited()) {
       throw new Error(`startAsterisk: Asterisk exited during startup\n${tail(attempt.output())}`);
@@ -547,13 +547,13 @@ function makeHandle(p: HandleParts): Asterisk {
     if (stopping) throw new Error("Asterisk.start: stopped for good");
     if (!p.attempt.hasExited()) return;
     const timeout = opts.startTimeout ?? p.startTimeout;
-    const started = Date.now();
+    const started = performance.now();
     for (;;) {
       earlier.push(p.attempt.output());
       p.attempt = launch(p.bin, p.dir);
       if (p.dog !== undefined) killWatchdog(p.dog);
       p.dog = startWatchdog(p.attempt.child.pid, p.dir);
-      const left = Math.max(1000, timeout - (Date.now() - started));
+      const left = Math.max(1000, timeout - (performance.now() - started));
       let ready: "ready" | "bind";
       try {
         ready = await waitReady(p.attempt, `${p.baseUrl}/ari/asterisk/info`, p.authorization, left);
@@ -564,7 +564,7 @@ function makeHandle(p: HandleParts): Asterisk {
       if (ready === "ready") return;
       // The port is still (or already) taken by someone else: it cannot change, so wait.
       await terminate(p.attempt, true);
-      if (Date.now() - started > timeout) {
+      if (performance.now() - started > timeout) {
         throw new Error(`Asterisk.start: port ${p.port} stayed taken\n${tail(output())}`);
       }
       await delay(250);

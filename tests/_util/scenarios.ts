@@ -174,9 +174,9 @@ function within<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
 }
 
 async function waitFor(predicate: () => boolean, ms: number, label: string): Promise<void> {
-  const start = Date.now();
+  const start = performance.now(); // monotonic: a step of the wall clock does not end the wait
   while (!predicate()) {
-    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms: ${label}`);
+    if (performance.now() - start > ms) throw new Error(`timed out after ${ms} ms: ${label}`);
     await delay(5);
   }
 }

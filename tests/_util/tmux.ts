@@ -102,12 +102,12 @@ export async function startTerminal(
     screen: (escapes = false) =>
       tmux(socket, ["capture-pane", "-p", ...(escapes ? ["-e"] : [])]).then((s) => s.trimEnd()),
     async waitFor(predicate, label, ms = 15_000) {
-      const deadline = Date.now() + ms;
+      const deadline = performance.now() + ms;
       let screen = "";
       for (;;) {
         screen = await terminal.screen();
         if (predicate(screen)) return screen;
-        if (Date.now() > deadline) {
+        if (performance.now() > deadline) {
           throw new Error(`timed out after ${ms} ms waiting for ${label}; the screen:\n${screen}`);
         }
         await new Promise((r) => setTimeout(r, 50));

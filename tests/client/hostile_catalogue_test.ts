@@ -513,8 +513,8 @@ const SCENARIOS: Scenario[] = [
       await client.opened;
       const closing = client.close(1000);
       await connection.closeFrame;
-      const until = Date.now() + CLOSE_TIMEOUT + 500;
-      while (Date.now() < until && !connection.clientEndedFirst) {
+      const until = performance.now() + CLOSE_TIMEOUT + 500;
+      while (performance.now() < until && !connection.clientEndedFirst) {
         await connection.write(frame(Op.TEXT, "more"));
         await delay(5);
       }

@@ -104,8 +104,8 @@ for (const kind of serverKinds()) {
           sends.push(i % 2 === 0 ? client.send(`message ${i}`) : client.send(pattern(i, i)));
         }
         await withTimeout(Promise.all(sends), STEP, "200 pipelined sends");
-        const start = Date.now();
-        while (received.length < 200 && Date.now() - start < STEP) {
+        const start = performance.now();
+        while (received.length < 200 && performance.now() - start < STEP) {
           await new Promise((r) => setTimeout(r, 5));
         }
         assert.equal(received.length, 200, "all echoes arrived");
@@ -125,8 +125,8 @@ for (const kind of serverKinds()) {
         await withTimeout(client.closed, STEP, "closed");
         const received: Array<string | Uint8Array> = [];
         client.addEventListener("message", (e) => received.push(e.data));
-        const start = Date.now();
-        while (received.length < 2 && Date.now() - start < STEP) await delay(5);
+        const start = performance.now();
+        while (received.length < 2 && performance.now() - start < STEP) await delay(5);
         assert.equal(received[0], "one");
         assertBytes(received[1], new Uint8Array([1, 2, 3]), "binary");
         assert.equal(received.length, 2);
@@ -301,8 +301,8 @@ describe("outgoing frames on the wire (raw server)", () => {
         await delay(0);
       }
       await withTimeout(client.opened, STEP, "open");
-      const start = Date.now();
-      while (events.messages.length < 2 && Date.now() - start < STEP) await delay(5);
+      const start = performance.now();
+      while (events.messages.length < 2 && performance.now() - start < STEP) await delay(5);
       assert.equal(events.messages[0], "héllo wörld");
       assertBytes(events.messages[1], binary, "binary message");
       assert.equal(events.pings.length, 1, "the ping between fragments is handled");
