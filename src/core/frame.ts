@@ -257,8 +257,9 @@ let largeTextEncoder: ((text: string) => Uint8Array) | undefined;
  * JavaScriptCore (Bun 1.4), `TextEncoder.encode` walks a string made by concatenation (a rope)
  * where `encodeInto` first flattens it into a new string. Bun, text pipelined, client CPU per
  * message: 1 MiB made by concatenation 1,242 -> 832 us, 16 MiB 18.4 -> 13.4 ms, 256 KiB 234 ->
- * 220 us; 1 MiB from `JSON.stringify` 1,328 -> 1,261 us; no change at 64 KiB, but 4 KiB JSON lost
- * 7% (6.6 -> 7.1 us), hence the threshold. On V8 (Deno, Node.js) the same change cost 8-20%.
+ * 220 us; 1 MiB from `JSON.stringify` 1,328 -> 1,261 us. Below 64 Ki characters it gained nothing
+ * (64 KiB and 16 KiB unchanged; 4 KiB JSON 6.6 -> 7.1 us, within the noise of a rerun), hence the
+ * threshold. On V8 (Deno, Node.js) the same change cost 8-20%.
  */
 export function setLargeTextEncoder(encode: ((text: string) => Uint8Array) | undefined): void {
   largeTextEncoder = encode;

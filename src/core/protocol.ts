@@ -106,7 +106,8 @@ export interface ClientProtocolOptions extends HttpLimits {
   random?: RandomSource;
   /**
    * A native validator of whole UTF-8 inputs (`isUtf8` of `node:buffer`), used on the pieces of
-   * text that spans reads. Default: the core's own, in JavaScript (5-10x slower on ASCII).
+   * text that spans reads. Default: the core's own, in JavaScript (64 KiB of ASCII: 40 us on Deno
+   * 2.9, 62 us on Node 20, 446 us on Bun 1.4, against 1.0-3.3 us for `isUtf8`).
    */
   isUtf8?: WholeUtf8Validator;
 }

@@ -110,9 +110,10 @@ export type WholeUtf8Validator = (bytes: Uint8Array) => boolean;
  * byte, as a fatal streaming `TextDecoder` does, without decoding anything: the bytes are kept and
  * decoded once when the text is complete, into one flat string. Each piece is cut after its last
  * complete code point and the part before the cut checked in one call of the whole-input
- * validator (`isUtf8` of `node:buffer` where the client runs: 64 KiB of ASCII in 0.6-1.3 us on
- * Node 20, Deno 2.9 and Bun 1.4, against 5-7 us for a word-at-a-time loop in JavaScript); the 1 to
- * 3 bytes of a code point split between pieces go through {@linkcode Utf8Validator}, at once.
+ * validator (`isUtf8` of `node:buffer` where the client runs: 64 KiB of ASCII in 1.0-3.3 us on
+ * Node 20, Deno 2.9 and Bun 1.4, against 5-7 us for a word-at-a-time loop in JavaScript and 40-446
+ * us for the default, {@linkcode isValidUtf8}); the 1 to 3 bytes of a code point split between
+ * pieces go through {@linkcode Utf8Validator}, at once.
  */
 export class Utf8PieceValidator {
   readonly #whole: WholeUtf8Validator;
