@@ -1,9 +1,38 @@
 /**
- * Byte helpers shared by the core, the adapters and the client: concatenation, Latin-1 (the
- * bytes of HTTP heads and of ping payloads used as map keys) and base64 (RFC 4648 §4).
+ * Byte helpers shared by the core, the adapters and the client: large buffers that need no
+ * zero-filling, concatenation, Latin-1 (the bytes of HTTP heads and of ping payloads used as map
+ * keys) and base64 (RFC 4648 §4).
  *
  * @module
  */
+
+/** Buffers from this size up may come from {@linkcode setUninitializedBytes}'s allocator. */
+export const UNINITIALIZED_MIN: number = 64 * 1024;
+
+let allocateUninitialized: ((size: number) => Uint8Array) | undefined;
+
+/**
+ * Sets (or, with `undefined`, removes) an allocator of buffers that are not zero-filled: it
+ * returns `size` bytes of any content, in an `ArrayBuffer` of their own (a view that starts and
+ * ends it). For the runtime, not a connection: the client sets `Buffer.allocUnsafeSlow` on Bun and
+ * Node.js, where a fresh large typed array costs its zero-filling and, more, the first touch of
+ * fresh pages (see `src/client/engine.ts` for the figures).
+ */
+export function setUninitializedBytes(allocate: ((size: number) => Uint8Array) | undefined): void {
+  allocateUninitialized = allocate;
+}
+
+/**
+ * `size` bytes that may hold anything (earlier contents of the process's memory), for a caller
+ * that writes every byte it lets out: an outgoing frame, or a one-frame message whose length is
+ * known and whose buffer is exactly that long (the application may read its `.buffer`). Zeroed
+ * bytes below {@linkcode UNINITIALIZED_MIN} or without an allocator.
+ */
+export function uninitializedBytes(size: number): Uint8Array {
+  return size >= UNINITIALIZED_MIN && allocateUninitialized !== undefined
+    ? allocateUninitialized(size)
+    : new Uint8Array(size);
+}
 
 /** The bytes of `chunks` in one array (`total`: their summed length, if already known). */
 export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint8Array {

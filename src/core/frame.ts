@@ -6,6 +6,7 @@
  * @module
  */
 
+import { uninitializedBytes } from "./bytes.ts";
 import { Opcode } from "./constants.ts";
 import {
   applyMask,
@@ -150,7 +151,9 @@ function pooledBuffer(size: number, align: number): Uint8Array {
     pooled.set(best, align);
     return new Uint8Array(best, align, size - align);
   }
-  const buffer = new Uint8Array(size);
+  // Every byte of a frame is written before it is sent; the 0-3 bytes of alignment in front of it
+  // are never sent.
+  const buffer = uninitializedBytes(size);
   pooled.set(buffer.buffer, align);
   return align === 0 ? buffer : buffer.subarray(align);
 }

@@ -18,6 +18,7 @@
  * @module
  */
 
+import { uninitializedBytes } from "./bytes.ts";
 import { CloseCode, Opcode } from "./constants.ts";
 import { ProtocolError } from "./errors.ts";
 import type { Extension } from "./extensions.ts";
@@ -184,10 +185,10 @@ export class MessageAssembler implements DataFrameHandler {
     );
   }
 
-  #grow(size: number): void {
+  #grow(size: number, exact = false): void {
     // Text bytes are dropped once decoded, so a text message may reuse the buffer of an earlier one.
     const bigger = (this.#opcode === Opcode.TEXT && !this.#compressed && takeSpare(size)) ||
-      new Uint8Array(size);
+      (exact ? uninitializedBytes(size) : new Uint8Array(size));
     if (this.#size > 0) bigger.set(this.#view ?? this.#buffer.subarray(0, this.#size));
     this.#view = undefined;
     this.#buffer = bigger;
@@ -244,8 +245,10 @@ export class MessageAssembler implements DataFrameHandler {
     if (this.#buffer.length < needed) {
       const frameEnd = needed + remaining;
       if (frameEnd <= TRUSTED_FRAME_END) {
-        // The last frame's end is the message's end: allocate the final size once.
-        this.#grow(this.#fin ? frameEnd : this.#nextCapacity(frameEnd));
+        // The last frame's end is the message's end: allocate the final size once. A one-frame
+        // message fills every byte of it before it is handed out.
+        if (this.#fin) this.#grow(frameEnd, this.#size === 0);
+        else this.#grow(this.#nextCapacity(frameEnd));
       } else {
         // A larger announced length is not trusted before its bytes arrive: the buffer doubles
         // as they do, so memory stays proportional to what the peer really sent. Allocating

@@ -16,6 +16,7 @@ import {
   releaseFrame,
   setLargeTextEncoder,
 } from "../../src/core/frame.ts";
+import { setUninitializedBytes } from "../../src/core/bytes.ts";
 import { MaskKeyPool } from "../../src/core/mask.ts";
 import {
   assertBytes,
@@ -466,5 +467,37 @@ describe("the pool of large frame buffers", () => {
     );
     assert.equal(near.buffer, large.buffer);
     assertBytes(decodeClientFrames(near)[0].payload, patternBytes(POOL_FRAME_MIN * 4 - 100, 13));
+  });
+});
+
+describe("large frames in buffers that are not zero-filled (setUninitializedBytes)", () => {
+  it("binary and text frames from 64 KiB, at payload offsets 0-3: exact frames over stale bytes", () => {
+    const sizes: number[] = [];
+    setUninitializedBytes((size) => {
+      sizes.push(size);
+      return new Uint8Array(size).fill(0xee);
+    });
+    try {
+      const keys = rfcKeys();
+      for (let offset = 0; offset < 4; offset++) {
+        const backing = patternBytes(POOL_FRAME_MIN + 10 + offset, 40 + offset);
+        const payload = backing.subarray(offset);
+        // Not given back, so each one is a fresh buffer from the allocator.
+        const frame = encodeFrame(Opcode.BINARY, payload, FINAL, keys);
+        const [decoded] = decodeClientFrames(frame);
+        assert.equal(decoded.opcode, Opcode.BINARY);
+        assertBytes(decoded.payload, payload);
+        const text = "a".repeat(POOL_FRAME_MIN + offset);
+        const textFrame = encodeTextFrame(text, FINAL, keys);
+        assert.equal(new TextDecoder().decode(decodeClientFrames(textFrame)[0].payload), text);
+      }
+      assert.equal(sizes.length, 8, "every frame came from the allocator");
+      // A non-ASCII large text leaves its first buffer unsent: the frame is still exact.
+      const mixed = "é".repeat(POOL_FRAME_MIN);
+      const mixedFrame = encodeTextFrame(mixed, FINAL, keys);
+      assert.equal(new TextDecoder().decode(decodeClientFrames(mixedFrame)[0].payload), mixed);
+    } finally {
+      setUninitializedBytes(undefined);
+    }
   });
 });

@@ -16,6 +16,7 @@ import {
   type MessageAssemblerOptions,
   type MessageSink,
 } from "../../src/core/message.ts";
+import { setUninitializedBytes, UNINITIALIZED_MIN } from "../../src/core/bytes.ts";
 import {
   assertBytes,
   concat,
@@ -529,5 +530,97 @@ describe("reading straight into the message (readTarget)", () => {
     const ping = serverFrame(Opcode.PING, patternBytes(100, 1));
     reader.read(ping.subarray(0, 4));
     assert.equal(reader.dataRemaining, 0, "a control frame has no data to come");
+  });
+});
+
+describe("buffers that are not zero-filled (setUninitializedBytes)", () => {
+  const MiB = 1024 * 1024;
+
+  /** Installs an allocator that fills with 0xee, the stale bytes it stands for; runs `body`. */
+  function withDirtyAllocator(body: (sizes: number[]) => void): void {
+    const sizes: number[] = [];
+    setUninitializedBytes((size) => {
+      sizes.push(size);
+      return new Uint8Array(size).fill(0xee);
+    });
+    try {
+      body(sizes);
+    } finally {
+      setUninitializedBytes(undefined);
+    }
+  }
+
+  it("a one-frame message of 64 KiB or more gets one, at its exact size, every byte overwritten", () => {
+    withDirtyAllocator((sizes) => {
+      for (const size of [UNINITIALIZED_MIN, MiB, 3 * MiB + 5]) {
+        sizes.length = 0;
+        const payload = patternBytes(size, 7);
+        const frame = serverFrame(BINARY, payload);
+        const { messages, errors } = readAll(splitAt(frame, [4, 14, 65_550, 2 * 65_536]), {
+          maxMessageSize: 1 << 24,
+        });
+        assert.deepEqual(errors, []);
+        assert.deepEqual(sizes, [size]);
+        const message = messages[0] as Uint8Array;
+        assertBytes(message, payload);
+        assert.equal(message.buffer.byteLength, size, "the message is the whole buffer");
+      }
+    });
+  });
+
+  it("text in one frame too; smaller messages and fragmented ones keep zero-filled buffers", () => {
+    withDirtyAllocator((sizes) => {
+      const text = "é".repeat(MiB / 2) + "x";
+      const { messages } = readAll(splitAt(serverFrame(TEXT, text), [100, 70_000]), {
+        maxMessageSize: 1 << 24,
+      });
+      assert.equal(messages[0], text);
+      // The spare buffer of that text may serve the next text, so binary from here on.
+      sizes.length = 0;
+      const small = patternBytes(UNINITIALIZED_MIN - 1, 2);
+      const a = readAll(splitAt(serverFrame(BINARY, small), [100]), { maxMessageSize: 1 << 24 });
+      assertBytes(a.messages[0] as Uint8Array, small);
+      // Two frames: the buffer grows past what the first frame holds, so it may be larger than
+      // the message and bytes beyond it would be seen through `.buffer`.
+      const first = patternBytes(600_000, 3), second = patternBytes(700_000, 4);
+      const b = readAll(
+        splitAt(
+          concat(serverFrame(BINARY, first, { fin: false }), serverFrame(CONTINUATION, second)),
+          [
+            50,
+            600_100,
+          ],
+        ),
+        { maxMessageSize: 1 << 24 },
+      );
+      assertBytes(b.messages[0] as Uint8Array, concat(first, second));
+      assert.deepEqual(sizes, [], "no uninitialized buffer for these");
+    });
+  });
+
+  it("a message cut short is never handed out; the next one is whole", () => {
+    withDirtyAllocator((sizes) => {
+      const { messages, out } = assembler({ maxMessageSize: 1 << 24 });
+      const reader = new FrameReader(messages, {
+        controlFrame: () => true,
+        error: (error) => out.errors.push(error),
+      });
+      const payload = patternBytes(2 * MiB, 5);
+      const frame = serverFrame(BINARY, payload);
+      // Half of it, then the connection is gone: what the client does is reset the assembler.
+      reader.read(frame.subarray(0, MiB));
+      messages.reset();
+      assert.equal(out.messages.length, 0);
+      const next = patternBytes(MiB, 9);
+      const fresh = new FrameReader(messages, {
+        controlFrame: () => true,
+        error: (error) => out.errors.push(error),
+      });
+      for (const chunk of splitAt(serverFrame(BINARY, next), [3, 500_000])) fresh.read(chunk);
+      assert.deepEqual(sizes, [2 * MiB, MiB]);
+      assert.equal(out.messages.length, 1);
+      assertBytes(out.messages[0] as Uint8Array, next);
+      assert.deepEqual(out.errors, []);
+    });
   });
 });
