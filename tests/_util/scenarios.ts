@@ -6,12 +6,13 @@
  * of the scenario server, `tests/_util/scenario_server.ts`, and its restart) and throws on any
  * difference from the expected behaviour. Where a browser cannot do something, the scenario says what each build does.
  *
- * No imports but the contract strings: the file is bundled into the test page as it is.
+ * It imports only the contract strings and the waits of `async.ts`: the file is bundled into the
+ * test page as it is.
  *
  * @module
  */
 
-import { delay } from "./async.ts";
+import { delay, waitFor, withTimeout as within } from "./async.ts";
 import { CLOSE_DROP, CLOSE_NORMAL, FAIL, MESSAGE, OPEN, SOURCE } from "./rom_contract.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -162,23 +163,6 @@ function throws(fn: () => unknown, cls: ErrorClass, code: string, label: string)
     return;
   }
   throw new Error(`${label}: did not throw`);
-}
-
-/** Resolves like `promise`, or rejects naming `label` once `ms` passed. */
-function within<T>(promise: Promise<T>, ms: number, label: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${label}`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
-async function waitFor(predicate: () => boolean, ms: number, label: string): Promise<void> {
-  const start = performance.now(); // monotonic: a step of the wall clock does not end the wait
-  while (!predicate()) {
-    if (performance.now() - start > ms) throw new Error(`timed out after ${ms} ms: ${label}`);
-    await delay(5);
-  }
 }
 
 /** Connects and terminates the client when the scenario ends. */
