@@ -29,9 +29,22 @@ export function setUninitializedBytes(allocate: ((size: number) => Uint8Array) |
  * bytes below {@linkcode UNINITIALIZED_MIN} or without an allocator.
  */
 export function uninitializedBytes(size: number): Uint8Array {
-  return size >= UNINITIALIZED_MIN && allocateUninitialized !== undefined
-    ? allocateUninitialized(size)
-    : new Uint8Array(size);
+  if (size < UNINITIALIZED_MIN || allocateUninitialized === undefined) return new Uint8Array(size);
+  const bytes = allocateUninitialized(size);
+  unfilled.add(bytes.buffer);
+  return bytes;
+}
+
+/** The buffers {@linkcode uninitializedBytes} took from the allocator. */
+const unfilled = new WeakSet<ArrayBufferLike>();
+
+/**
+ * Whether `bytes` lie in a buffer that {@linkcode uninitializedBytes} took from the allocator: its
+ * unwritten parts may hold stale memory, so they must not be lent to code outside the core (a
+ * socket's `read(into)` of the application's own connector, say).
+ */
+export function mayHoldStaleBytes(bytes: Uint8Array): boolean {
+  return allocateUninitialized !== undefined && unfilled.has(bytes.buffer);
 }
 
 /** The bytes of `chunks` in one array (`total`: their summed length, if already known). */

@@ -151,9 +151,10 @@ function pooledBuffer(size: number, align: number): Uint8Array {
     pooled.set(best, align);
     return new Uint8Array(best, align, size - align);
   }
-  // Every byte of a frame is written before it is sent; the 0-3 bytes of alignment in front of it
-  // are never sent.
+  // Every byte of a frame is written before it is sent. The 0-3 bytes of alignment in front of it
+  // are never sent, but a socket sees them through `.buffer`: zeroed.
   const buffer = uninitializedBytes(size);
+  if (align > 0) buffer.fill(0, 0, align);
   pooled.set(buffer.buffer, align);
   return align === 0 ? buffer : buffer.subarray(align);
 }

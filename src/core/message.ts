@@ -18,7 +18,7 @@
  * @module
  */
 
-import { uninitializedBytes } from "./bytes.ts";
+import { mayHoldStaleBytes, uninitializedBytes } from "./bytes.ts";
 import { CloseCode, Opcode } from "./constants.ts";
 import { ProtocolError } from "./errors.ts";
 import type { Extension } from "./extensions.ts";
@@ -236,6 +236,9 @@ export class MessageAssembler implements DataFrameHandler {
    */
   readTarget(remaining: number): Uint8Array | undefined {
     if (this.#view !== undefined || this.#opcode === 0) return undefined;
+    // The socket is not the core's: it gets no buffer whose unwritten part is stale memory. (The
+    // sockets that read into a target, Deno's, are where no such buffer is made.)
+    if (mayHoldStaleBytes(this.#buffer)) return undefined;
     const room = Math.min(remaining, this.#buffer.length - this.#size);
     return room > 0 ? this.#buffer.subarray(this.#size, this.#size + room) : undefined;
   }

@@ -492,6 +492,10 @@ describe("large frames in buffers that are not zero-filled (setUninitializedByte
         assert.equal(new TextDecoder().decode(decodeClientFrames(textFrame)[0].payload), text);
       }
       assert.equal(sizes.length, 8, "every frame came from the allocator");
+      // The bytes in front of a frame (alignment) are no stale memory either.
+      const frame = encodeFrame(Opcode.BINARY, patternBytes(POOL_FRAME_MIN, 1), FINAL, keys);
+      assert.ok(frame.byteOffset > 0, "a 14-byte header puts the payload's start off alignment");
+      assert.deepEqual([...new Uint8Array(frame.buffer, 0, frame.byteOffset)].filter((b) => b), []);
       // A non-ASCII large text leaves its first buffer unsent: the frame is still exact.
       const mixed = "é".repeat(POOL_FRAME_MIN);
       const mixedFrame = encodeTextFrame(mixed, FINAL, keys);

@@ -598,6 +598,31 @@ describe("buffers that are not zero-filled (setUninitializedBytes)", () => {
     });
   });
 
+  it("no read target is lent out of such a buffer: a socket of the application never sees it", () => {
+    withDirtyAllocator((sizes) => {
+      const { messages, out } = assembler({ maxMessageSize: 1 << 24 });
+      const reader = new FrameReader(messages, {
+        controlFrame: () => true,
+        error: (error) => out.errors.push(error),
+      });
+      const payload = patternBytes(MiB, 6);
+      const frame = serverFrame(BINARY, payload);
+      reader.read(frame.subarray(0, 70_000));
+      assert.deepEqual(sizes, [MiB], "the buffer came from the allocator");
+      assert.equal(messages.readTarget(reader.dataRemaining), undefined);
+      reader.read(frame.subarray(70_000));
+      assertBytes(out.messages[0] as Uint8Array, payload);
+    });
+    // Without the allocator the same message lends its free part (the Deno case).
+    const { messages, out } = assembler({ maxMessageSize: 1 << 24 });
+    const reader = new FrameReader(messages, {
+      controlFrame: () => true,
+      error: (error) => out.errors.push(error),
+    });
+    reader.read(serverFrame(BINARY, patternBytes(MiB, 6)).subarray(0, 70_000));
+    assert.equal(messages.readTarget(reader.dataRemaining)?.length, reader.dataRemaining);
+  });
+
   it("a message cut short is never handed out; the next one is whole", () => {
     withDirtyAllocator((sizes) => {
       const { messages, out } = assembler({ maxMessageSize: 1 << 24 });
