@@ -44,6 +44,7 @@ for (const kind of serverKinds()) {
           // not zero-filled on Bun and Node.js (src/client/engine.ts): it holds the message and
           // nothing else. Smaller ones may be views of the chunk they arrived in.
           if (size > 1 << 20) {
+            assert.ok(echo instanceof Uint8Array);
             assert.equal(echo.buffer.byteLength, size, `the ${size}-byte message owns its buffer`);
           }
         }
