@@ -536,6 +536,20 @@ describe("reading straight into the message (readTarget)", () => {
 describe("buffers that are not zero-filled (setUninitializedBytes)", () => {
   const MiB = 1024 * 1024;
 
+  /** A reader in front of `messages`, its errors recorded in `out`. */
+  function readerFor(messages: MessageAssembler, out: Recorded): FrameReader {
+    return new FrameReader(messages, {
+      controlFrame: () => true,
+      error: (error) => out.errors.push(error),
+    });
+  }
+
+  /** An assembler for messages up to 16 MiB, behind a reader. */
+  function behindReader() {
+    const { messages, out } = assembler({ maxMessageSize: 1 << 24 });
+    return { messages, out, reader: readerFor(messages, out) };
+  }
+
   /** Installs an allocator that fills with 0xee, the stale bytes it stands for; runs `body`. */
   function withDirtyAllocator(body: (sizes: number[]) => void): void {
     const sizes: number[] = [];
@@ -600,11 +614,7 @@ describe("buffers that are not zero-filled (setUninitializedBytes)", () => {
 
   it("no read target is lent out of such a buffer: a socket of the application never sees it", () => {
     withDirtyAllocator((sizes) => {
-      const { messages, out } = assembler({ maxMessageSize: 1 << 24 });
-      const reader = new FrameReader(messages, {
-        controlFrame: () => true,
-        error: (error) => out.errors.push(error),
-      });
+      const { messages, out, reader } = behindReader();
       const payload = patternBytes(MiB, 6);
       const frame = serverFrame(BINARY, payload);
       reader.read(frame.subarray(0, 70_000));
@@ -614,22 +624,14 @@ describe("buffers that are not zero-filled (setUninitializedBytes)", () => {
       assertBytes(out.messages[0] as Uint8Array, payload);
     });
     // Without the allocator the same message lends its free part (the Deno case).
-    const { messages, out } = assembler({ maxMessageSize: 1 << 24 });
-    const reader = new FrameReader(messages, {
-      controlFrame: () => true,
-      error: (error) => out.errors.push(error),
-    });
+    const { messages, out, reader } = behindReader();
     reader.read(serverFrame(BINARY, patternBytes(MiB, 6)).subarray(0, 70_000));
     assert.equal(messages.readTarget(reader.dataRemaining)?.length, reader.dataRemaining);
   });
 
   it("a message cut short is never handed out; the next one is whole", () => {
     withDirtyAllocator((sizes) => {
-      const { messages, out } = assembler({ maxMessageSize: 1 << 24 });
-      const reader = new FrameReader(messages, {
-        controlFrame: () => true,
-        error: (error) => out.errors.push(error),
-      });
+      const { messages, out, reader } = behindReader();
       const payload = patternBytes(2 * MiB, 5);
       const frame = serverFrame(BINARY, payload);
       // Half of it, then the connection is gone: what the client does is reset the assembler.
@@ -637,10 +639,7 @@ describe("buffers that are not zero-filled (setUninitializedBytes)", () => {
       messages.reset();
       assert.equal(out.messages.length, 0);
       const next = patternBytes(MiB, 9);
-      const fresh = new FrameReader(messages, {
-        controlFrame: () => true,
-        error: (error) => out.errors.push(error),
-      });
+      const fresh = readerFor(messages, out);
       for (const chunk of splitAt(serverFrame(BINARY, next), [3, 500_000])) fresh.read(chunk);
       assert.deepEqual(sizes, [2 * MiB, MiB]);
       assert.equal(out.messages.length, 1);
