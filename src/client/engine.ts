@@ -26,12 +26,14 @@ import type { WholeUtf8Validator } from "../core/utf8.ts";
 /** The validator given to every connection's protocol. */
 export const isUtf8: WholeUtf8Validator = nodeIsUtf8;
 
-if (detectRuntime() === "bun") {
+const runtime = detectRuntime();
+
+if (runtime === "bun") {
   const encoder = new TextEncoder();
   setLargeTextEncoder((text) => encoder.encode(text));
 }
 
-if (detectRuntime() !== "deno") {
+if (runtime !== "deno") {
   setUninitializedBytes((size) => {
     const bytes = Buffer.allocUnsafeSlow(size);
     return bytes.byteOffset === 0 && bytes.buffer.byteLength === size

@@ -55,13 +55,24 @@ function assembler(options: Partial<MessageAssemblerOptions> = {}) {
   return { messages, out };
 }
 
+/** A reader in front of `messages`, its errors recorded in `out`. */
+function readerFor(messages: MessageAssembler, out: Recorded, rsvBits = 0): FrameReader {
+  return new FrameReader(messages, {
+    controlFrame: () => true,
+    error: (error) => out.errors.push(error),
+  }, { rsvBits });
+}
+
+/** An assembler for messages up to 16 MiB, behind a reader. */
+function behindReader() {
+  const { messages, out } = assembler({ maxMessageSize: 1 << 24 });
+  return { messages, out, reader: readerFor(messages, out) };
+}
+
 /** Reads `chunks` through a FrameReader into a fresh assembler. */
 function readAll(chunks: readonly Uint8Array[], options: Partial<MessageAssemblerOptions> = {}) {
   const { messages, out } = assembler(options);
-  const reader = new FrameReader(messages, {
-    controlFrame: () => true,
-    error: (error) => out.errors.push(error),
-  }, { rsvBits: options.extension?.rsvBits ?? 0 });
+  const reader = readerFor(messages, out, options.extension?.rsvBits ?? 0);
   for (const chunk of chunks) reader.read(chunk);
   return { ...out, reader };
 }
@@ -423,11 +434,7 @@ describe("MessageAssembler", () => {
 describe("reading straight into the message (readTarget)", () => {
   /** An assembler behind a reader, and a way to ask both where the next bytes go. */
   function reading() {
-    const { messages, out } = assembler({ maxMessageSize: 1 << 24 });
-    const reader = new FrameReader(messages, {
-      controlFrame: () => true,
-      error: (error) => out.errors.push(error),
-    });
+    const { messages, out, reader } = behindReader();
     const target = (min: number) =>
       reader.dataRemaining >= min ? messages.readTarget(reader.dataRemaining) : undefined;
     return { reader, out, target };
@@ -536,20 +543,6 @@ describe("reading straight into the message (readTarget)", () => {
 describe("buffers that are not zero-filled (setUninitializedBytes)", () => {
   const MiB = 1024 * 1024;
 
-  /** A reader in front of `messages`, its errors recorded in `out`. */
-  function readerFor(messages: MessageAssembler, out: Recorded): FrameReader {
-    return new FrameReader(messages, {
-      controlFrame: () => true,
-      error: (error) => out.errors.push(error),
-    });
-  }
-
-  /** An assembler for messages up to 16 MiB, behind a reader. */
-  function behindReader() {
-    const { messages, out } = assembler({ maxMessageSize: 1 << 24 });
-    return { messages, out, reader: readerFor(messages, out) };
-  }
-
   /** Installs an allocator that fills with 0xee, the stale bytes it stands for; runs `body`. */
   function withDirtyAllocator(body: (sizes: number[]) => void): void {
     const sizes: number[] = [];
@@ -624,7 +617,7 @@ describe("buffers that are not zero-filled (setUninitializedBytes)", () => {
       assertBytes(out.messages[0] as Uint8Array, payload);
     });
     // Without the allocator the same message lends its free part (the Deno case).
-    const { messages, out, reader } = behindReader();
+    const { messages, reader } = behindReader();
     reader.read(serverFrame(BINARY, patternBytes(MiB, 6)).subarray(0, 70_000));
     assert.equal(messages.readTarget(reader.dataRemaining)?.length, reader.dataRemaining);
   });
