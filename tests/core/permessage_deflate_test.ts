@@ -92,7 +92,7 @@ describe("normalizeDeflateOptions", () => {
       clientNoContextTakeover: false,
       serverNoContextTakeover: false,
       threshold: 1024,
-      level: 6,
+      level: 1,
       memLevel: 8,
     });
   });
@@ -185,7 +185,7 @@ describe("PerMessageDeflateFactory.accept (RFC 7692 §7.1)", () => {
       serverNoContextTakeover: false,
       clientNoContextTakeover: false,
       threshold: 1024,
-      level: 6,
+      level: 1,
       memLevel: 8,
     });
   });
@@ -218,7 +218,7 @@ describe("PerMessageDeflateFactory.accept (RFC 7692 §7.1)", () => {
     assert.deepEqual(ext.deflaterSettings, {
       windowBits: 12,
       noContextTakeover: true,
-      level: 6,
+      level: 1,
       memLevel: 8,
     });
   });
@@ -382,7 +382,7 @@ describe("permessage-deflate inside ClientProtocol", () => {
     assert.deepEqual(compression.deflaterSettings, {
       windowBits: 10,
       noContextTakeover: false,
-      level: 6,
+      level: 1,
       memLevel: 8,
     });
     assert.equal(compression.shouldCompress(1024), true);
